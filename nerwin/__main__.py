@@ -1,0 +1,3 @@
+from nerwin.cli import main
+
+main()

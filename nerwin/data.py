@@ -1,0 +1,169 @@
+"""CoNLL-format corpora: reading, the flat corpus layout, and entity spans.
+
+A :class:`Corpus` keeps one flat array of words (and of tags) for all its sentences plus
+the sentence lengths, so that later stages work on whole corpora as arrays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from nerwin import tags as T
+from nerwin.errors import DataError, where
+
+DOCSTART = "-DOCSTART-"
+
+
+@dataclass
+class Corpus:
+    """Sentences as flat arrays.
+
+    ``words`` (n,) and ``tags`` (n,) hold every token in order, ``lengths`` (m,) each
+    sentence's length; ``lines`` (n,) the 1-based line number of each token in ``path``.
+    """
+
+    words: np.ndarray
+    lengths: np.ndarray
+    tags: np.ndarray | None = None
+    lines: np.ndarray | None = None
+    path: str = "<memory>"
+    scheme: str | None = None  # the scheme the tags were written in
+    _spans: dict = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_sentences(cls, sentences, tags=None, path="<memory>") -> "Corpus":
+        lengths = np.array([len(s) for s in sentences], dtype=np.int64)
+        words = np.array([w for s in sentences for w in s], dtype=object)
+        flat = None if tags is None else np.array([t for s in tags for t in s], dtype=object)
+        corpus = cls(words, lengths, flat, None, path)
+        if flat is not None:
+            corpus.scheme = corpus.detect_scheme()
+        return corpus
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    @property
+    def n_tokens(self) -> int:
+        return len(self.words)
+
+    @property
+    def offsets(self) -> np.ndarray:
+        """Start index of each sentence, plus the total at the end: shape (m + 1,)."""
+        return np.concatenate([[0], np.cumsum(self.lengths)])
+
+    @property
+    def first(self) -> np.ndarray:
+        """True on the first token of each sentence."""
+        mask = np.zeros(self.n_tokens, bool)
+        mask[self.offsets[:-1][self.lengths > 0]] = True
+        return mask
+
+    def sentences(self):
+        """The words of each sentence, as lists (for output, not for hot paths)."""
+        off = self.offsets
+        return [list(self.words[off[i] : off[i + 1]]) for i in range(len(self))]
+
+    def parse_tags(self, types=None):
+        """``(prefix, type, types)`` of the gold tags; see :func:`nerwin.tags.parse`."""
+        if self.tags is None:
+            raise DataError(f"{self.path}: has no tag column")
+        return T.parse(self.tags, types, self.path, self.lines)
+
+    def detect_scheme(self) -> str:
+        prefix, type_, _ = self.parse_tags()
+        return T.detect(prefix, type_, self.first)
+
+    def spans(self, types=None) -> tuple[T.Spans, list[str]]:
+        """Gold entity spans and the type names their labels index."""
+        prefix, type_, types = self.parse_tags(types)
+        return T.spans(prefix, type_, self.first), types
+
+    def entity_types(self) -> list[str]:
+        """Entity types in the gold tags, sorted."""
+        return sorted(self.parse_tags()[2])
+
+    def subset(self, sentence_ids) -> "Corpus":
+        """A corpus of the chosen sentences, in the given order."""
+        off = self.offsets
+        ids = np.asarray(sentence_ids, dtype=np.int64)
+        lengths = self.lengths[ids]
+        token_ids = np.concatenate([np.arange(off[i], off[i + 1]) for i in ids]) if len(ids) else np.zeros(0, np.int64)
+        pick = lambda a: None if a is None else a[token_ids]
+        return Corpus(self.words[token_ids], lengths, pick(self.tags), pick(self.lines), self.path, self.scheme)
+
+
+def read_conll(path, require_tags: bool = True, encoding: str = "utf-8") -> Corpus:
+    """Read a CoNLL file: whitespace-separated columns, the word first and the tag last.
+
+    Blank lines end sentences; ``-DOCSTART-`` lines are skipped; CRLF, a UTF-8 BOM and
+    trailing whitespace are tolerated. Every token line must have the same number of
+    columns. Errors name the file and line.
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file (expected a CoNLL corpus)") from None
+    except IsADirectoryError:
+        raise DataError(f"{path}: is a folder, expected a CoNLL corpus file") from None
+    except OSError as e:
+        raise DataError(f"{path}: cannot read: {e.strerror}") from None
+    text = _decode(raw, path, encoding)
+
+    words, tags, lines, lengths = [], [], [], []
+    n_cols, n_cols_line, length = None, None, 0
+    for number, line in enumerate(text.split("\n"), start=1):
+        fields = line.split()
+        if not fields or fields[0] == DOCSTART:
+            if length:
+                lengths.append(length)
+                length = 0
+            continue
+        if n_cols is None:
+            n_cols, n_cols_line = len(fields), number
+            if require_tags and n_cols < 2:
+                raise DataError(
+                    f"{where(path, number)}: expected at least 2 columns (word ... tag), found 1"
+                )
+        elif len(fields) != n_cols:
+            raise DataError(
+                f"{where(path, number)}: expected {n_cols} columns as on line {n_cols_line}, "
+                f"found {len(fields)}"
+            )
+        words.append(fields[0])
+        tags.append(fields[-1])
+        lines.append(number)
+        length += 1
+    if length:
+        lengths.append(length)
+    if not lengths:
+        raise DataError(f"{path}: no sentences found (expected CoNLL lines 'word ... tag')")
+
+    corpus = Corpus(
+        np.array(words, dtype=object),
+        np.array(lengths, dtype=np.int64),
+        np.array(tags, dtype=object) if n_cols and n_cols > 1 else None,
+        np.array(lines, dtype=np.int64),
+        str(path),
+    )
+    if corpus.tags is not None:
+        corpus.scheme = corpus.detect_scheme()  # also validates every tag
+    return corpus
+
+
+def _decode(raw: bytes, path, encoding: str) -> str:
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        raise DataError(
+            f"{where(path, line)}: byte {e.start} (0x{raw[e.start]:02x}) is not valid {encoding}; "
+            "choose the file's encoding with --encoding"
+        ) from None
+    except LookupError:
+        raise DataError(f"unknown encoding {encoding!r}") from None
+    return text.removeprefix("\ufeff")
