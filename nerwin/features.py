@@ -1,0 +1,116 @@
+"""Words to window features: vocabulary ids, casing ids and the 5-word windows.
+
+Each token becomes the window of ``size`` tokens centred on it (2 left, centre, 2 right
+for size 5), padded with ``<s>`` / ``</s>`` at sentence edges. A window is two rows of
+integers, word ids and casing ids; the network gathers their vectors. Whole corpora are
+converted at once, as index arrays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from nerwin.embeddings import Pretrained, normalize
+
+UNK, PAD_LEFT, PAD_RIGHT = "<unk>", "<s>", "</s>"
+SPECIALS = (UNK, PAD_LEFT, PAD_RIGHT)
+CASINGS = ("pad", "lower", "upper", "title", "digit", "other")
+
+
+def casing(words) -> np.ndarray:
+    """Casing class of each word (index into :data:`CASINGS`, never 0 = padding).
+
+    ``digit`` if the word holds a digit, else ``lower`` (all cased letters lower),
+    ``upper`` (all upper), ``title`` (first upper, rest lower), ``other``.
+    """
+    words = np.asarray(words, dtype=object)
+    if words.size == 0:
+        return np.zeros(0, np.int32)
+    uniq, inverse = np.unique(words, return_inverse=True)
+    s = pd.Series(uniq, dtype=object).str
+    cls = np.full(len(uniq), CASINGS.index("other"), np.int32)
+    cls[s.istitle().to_numpy(bool)] = CASINGS.index("title")
+    cls[s.isupper().to_numpy(bool)] = CASINGS.index("upper")
+    cls[s.islower().to_numpy(bool)] = CASINGS.index("lower")
+    cls[s.contains(r"\d", regex=True).to_numpy(bool)] = CASINGS.index("digit")
+    return cls[inverse]
+
+
+@dataclass
+class Windows:
+    """A corpus as windows: ``words`` and ``casing`` ids, both (n tokens, window size).
+
+    ``extra`` (k, d) holds pretrained vectors of words the model's vocabulary lacks; their
+    ids are ``V .. V + k - 1``, after the model's own V rows.
+    """
+
+    words: np.ndarray
+    casing: np.ndarray
+    extra: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+
+def windows(ids: np.ndarray, lengths: np.ndarray, size: int, left: int, right: int) -> np.ndarray:
+    """The (n, size) windows of per-token ids; ``left``/``right`` fill beyond sentence edges."""
+    n = len(ids)
+    half = size // 2
+    ends = np.cumsum(lengths)
+    sent_start = np.repeat(ends - lengths, lengths)
+    sent_end = np.repeat(ends, lengths)
+    pos = np.arange(n)[:, None] + np.arange(-half, half + 1)[None, :]
+    out = ids[np.clip(pos, 0, max(n - 1, 0))] if n else np.zeros((0, size), ids.dtype)
+    out = np.where(pos < sent_start[:, None], left, out)
+    out = np.where(pos >= sent_end[:, None], right, out)
+    return out.astype(np.int32)
+
+
+class Vocabulary:
+    """The model's word table: ``<unk>``, ``<s>``, ``</s>``, then words by normalised form.
+
+    Lookup keys are normalised (lower-cased, digits to 0 as configured). Words outside it
+    fall back to their pretrained vector when one exists (kept in :attr:`Windows.extra`),
+    else to ``<unk>``.
+    """
+
+    def __init__(self, words, lowercase: bool = True, digits: bool = False):
+        self.words = pd.Index(list(SPECIALS) + [w for w in words if w not in SPECIALS])
+        self.lowercase, self.digits = lowercase, digits
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    @classmethod
+    def build(cls, corpus_words, pretrained: Pretrained | None, min_count: int = 2,
+              lowercase: bool = True, digits: bool = False) -> "Vocabulary":
+        """Every training word with a pretrained vector, and the others seen ``min_count``
+        times or more; sorted by frequency, then alphabetically, for a stable order."""
+        keys = normalize(corpus_words, lowercase, digits)
+        counts = pd.Series(keys, dtype=object).value_counts()
+        has_vector = (pretrained.lookup(counts.index) >= 0) if pretrained is not None else False
+        keep = counts[(counts >= min_count) | has_vector]
+        order = sorted(keep.items(), key=lambda kv: (-kv[1], kv[0]))
+        return cls([w for w, _ in order], lowercase, digits)
+
+    def keys(self, words) -> np.ndarray:
+        return normalize(words, self.lowercase, self.digits)
+
+    def featurize(self, words, lengths, size: int, pretrained: Pretrained | None = None) -> Windows:
+        """Windows of word and casing ids for a flat word array with sentence ``lengths``."""
+        keys = self.keys(words)
+        ids = self.words.get_indexer(keys).astype(np.int64)
+        extra = np.zeros((0, 0), np.float32)
+        missing = ids < 0
+        if pretrained is not None and missing.any():
+            found, rows = np.unique(pretrained.lookup(keys[missing]), return_inverse=True)
+            new_ids = np.where(found[rows] >= 0, len(self) + np.searchsorted(found[found >= 0], found[rows]), 0)
+            ids[missing] = new_ids
+            extra = np.asarray(pretrained.vectors[found[found >= 0]], dtype=np.float32)
+        ids[ids < 0] = self.words.get_loc(UNK)
+        word_windows = windows(ids, lengths, size, self.words.get_loc(PAD_LEFT), self.words.get_loc(PAD_RIGHT))
+        case_windows = windows(casing(words), lengths, size, 0, 0)
+        return Windows(word_windows, case_windows, extra)
