@@ -1,0 +1,174 @@
+"""The window network and its hand-written backpropagation.
+
+For a window of w tokens, each token contributes its word vector (row of E, d values) and
+its casing vector (row of C, k values); side by side they form x (w·(d+k)). Then
+
+    h1 = f(W1 x + b1),   h2 = f(W2 h1 + b2),   s = Uᵀ h2 + c
+
+with one score per tag, and the loss J(s, y) (softmax cross-entropy or multiclass hinge)
+plus the L2 penalty λ Σ θ². Any number of hidden layers works (``hidden = [H]`` with one
+output is the lecture's ``s = uᵀ f(W x + b)``). Backward, from ``delta = ∂J/∂s``:
+
+    δ_L = (U δ) ∘ f'(z_L) ... δ_1 = (W2ᵀ δ_2) ∘ f'(z_1),   ∂J/∂W_l = Δ_lᵀ H_{l-1},
+    ∂J/∂x = W1ᵀ δ_1, split into w word vectors and added into their rows of E and C.
+
+Shapes: N windows; V words; E (V, d); C (n_casings, k); W1 (H1, w(d+k)); W2 (H2, H1);
+U (H_last, C_tags). Parameters and gradients are two dicts with the same keys; the
+gradients of E and C are :class:`~nerwin.nn.layers.SparseRows`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nerwin.nn.activations import ACTIVATIONS
+from nerwin.nn.initializers import INITIALIZERS
+from nerwin.nn.layers import SparseRows, dropout, embed, linear, score
+from nerwin.nn.losses import LOSSES
+
+EMBEDDINGS = ("E", "C")
+
+
+class WindowNetwork:
+    """Parameters plus the settings that shape the forward pass and the loss."""
+
+    def __init__(self, params: dict, activation="relu", loss="softmax", dropout_input=0.0,
+                 dropout_hidden=0.0, l2=0.0, l2_biases=False, l2_embeddings=False,
+                 train_words=True, class_weights=None):
+        self.params = params
+        self.activation, self.loss = activation, loss
+        self.dropout_input, self.dropout_hidden = dropout_input, dropout_hidden
+        self.l2, self.l2_biases, self.l2_embeddings = l2, l2_biases, l2_embeddings
+        self.train_words = train_words
+        self.class_weights = class_weights
+
+    # ----------------------------------------------------------------- creation
+    @classmethod
+    def create(cls, rng, n_words, word_dim, n_casings, casing_dim, window, hidden, n_out,
+               init="he_uniform", dtype=np.float32, word_vectors=None, **settings):
+        """Fresh parameters: weights from ``init``, biases zero, E from ``word_vectors``
+        where given (rows that are NaN, or all rows if None, get N(0, σ) with σ the
+        pretrained vectors' std, or 0.1)."""
+        params = {}
+        sigma, known = 0.1, None
+        if word_vectors is not None:
+            known = np.isfinite(word_vectors).all(axis=1)
+            sigma = float(np.std(word_vectors[known])) if known.any() else sigma
+        E = (rng.standard_normal((n_words, word_dim)) * sigma).astype(dtype)
+        if known is not None:
+            E[known] = word_vectors[known]
+        params["E"] = E
+        if casing_dim:
+            params["C"] = (rng.standard_normal((n_casings, casing_dim)) * sigma).astype(dtype)
+        n_in = window * (word_dim + casing_dim)
+        make = INITIALIZERS[init]
+        for l, size in enumerate(hidden, start=1):
+            params[f"W{l}"] = make(rng, (size, n_in), dtype)
+            params[f"b{l}"] = np.zeros(size, dtype)
+            n_in = size
+        params["U"] = make(rng, (n_out, n_in), dtype).T.copy()
+        params["c"] = np.zeros(n_out, dtype)
+        return cls(params, **settings)
+
+    @property
+    def n_hidden(self) -> int:
+        return sum(1 for k in self.params if k.startswith("W"))
+
+    def astype(self, dtype) -> "WindowNetwork":
+        """A copy with every parameter in ``dtype`` (float64 for the gradient checker)."""
+        clone = WindowNetwork.__new__(WindowNetwork)
+        clone.__dict__.update(self.__dict__)
+        clone.params = {k: v.astype(dtype) for k, v in self.params.items()}
+        return clone
+
+    # ------------------------------------------------------------------ forward
+    def _input(self, word_ids, case_ids, extra=None):
+        """The windows x (N, w(d+k)) and the two embedding backprops."""
+        E = self.params["E"]
+        if extra is not None and extra.size:
+            E = np.vstack([E, extra.astype(E.dtype)])
+        Xw, back_words = embed(E, word_ids)
+        if "C" not in self.params:
+            return Xw, back_words, None
+        Xc, back_casing = embed(self.params["C"], case_ids)
+        n, w = word_ids.shape
+        X = np.concatenate([Xw.reshape(n, w, -1), Xc.reshape(n, w, -1)], axis=2).reshape(n, -1)
+        return X, back_words, back_casing
+
+    def scores(self, word_ids, case_ids, extra=None, batch_size: int = 8192) -> np.ndarray:
+        """Scores S (N, C) for windows, in batches, without keeping anything for backward."""
+        f = ACTIVATIONS[self.activation]
+        p = self.params
+        out = []
+        for start in range(0, len(word_ids), batch_size):
+            H, _, _ = self._input(word_ids[start:start + batch_size], case_ids[start:start + batch_size], extra)
+            for l in range(1, self.n_hidden + 1):
+                H, _ = f(H @ p[f"W{l}"].T + p[f"b{l}"])
+            out.append(H @ p["U"] + p["c"])
+        return np.concatenate(out) if out else np.zeros((0, len(p["c"])), p["c"].dtype)
+
+    # ------------------------------------------------------- loss and gradients
+    def loss_and_grads(self, word_ids, case_ids, y, rng=None):
+        """Mean loss over the batch plus the L2 penalty, and the gradient of every parameter.
+
+        ``rng`` draws the dropout masks (None: no dropout). The word-vector gradient is
+        computed only when ``train_words`` is set.
+        """
+        p = self.params
+        grads = {k: np.zeros_like(v) for k, v in p.items() if k not in EMBEDDINGS}
+        f = ACTIVATIONS[self.activation]
+
+        X, back_words, back_casing = self._input(word_ids, case_ids)
+        H, back_drop = dropout(X, self.dropout_input, rng)
+        backward = [back_drop]
+        for l in range(1, self.n_hidden + 1):
+            Z, back_linear = linear(p, grads, f"W{l}", f"b{l}", H)   # z_l = W_l h_{l-1} + b_l
+            H, back_f = f(Z)                                          # h_l = f(z_l)
+            H, back_drop = dropout(H, self.dropout_hidden, rng)
+            backward += [back_linear, back_f, back_drop]
+        S, back_score = score(p, grads, "U", "c", H)                 # s = Uᵀ h_L + c
+        loss, delta = LOSSES[self.loss](S, y, self.class_weights)
+
+        need_input = self.train_words or back_casing is not None
+        delta = back_score(delta)
+        for back in reversed(backward[1:]):
+            if back is backward[1]:                                   # W1: the bottom layer
+                delta = back(delta, need_input_grad=need_input)
+            else:
+                delta = back(delta)
+        if need_input:
+            dX = backward[0](delta)                                  # ∂J/∂x, (N, w(d+k))
+            n, w = word_ids.shape
+            d = p["E"].shape[1]
+            dX = dX.reshape(n, w, -1)
+            if self.train_words:
+                grads["E"] = back_words(np.ascontiguousarray(dX[:, :, :d]).reshape(n, -1))
+            if back_casing is not None:
+                grads["C"] = back_casing(np.ascontiguousarray(dX[:, :, d:]).reshape(n, -1))
+        return loss + self._l2(grads), grads
+
+    def _l2(self, grads) -> float:
+        """Add λ Σ θ² to the loss and 2λθ to the gradients of the regularised parameters."""
+        if not self.l2:
+            return 0.0
+        penalty = 0.0
+        for name, theta in self.params.items():
+            is_bias = name.startswith("b") or name == "c"
+            if name in EMBEDDINGS:
+                g = grads.get(name)
+                if not self.l2_embeddings or g is None:
+                    continue
+                rows = theta[g.rows]       # only the rows the batch touched (sparse update)
+                penalty += float((rows * rows).sum())
+                g.values += 2 * self.l2 * rows
+                continue
+            if is_bias and not self.l2_biases:
+                continue
+            penalty += float((theta * theta).sum())
+            grads[name] += 2 * self.l2 * theta
+        return self.l2 * penalty
+
+
+def dense_grads(grads: dict, params: dict) -> dict:
+    """Gradients as dense arrays (embedding tables scattered out), for checking."""
+    return {k: (g.to_dense(params[k].shape) if isinstance(g, SparseRows) else g) for k, g in grads.items()}

@@ -1,0 +1,107 @@
+"""Layers with hand-written backward passes.
+
+Convention (the lecture's, batched): a minibatch of N inputs is a matrix X (N, n_in);
+W is (n_out, n_in) as in ``z = Wx + b``, so the batch computes ``Z = X Wᵀ + b``.
+Backward receives the error signal Δ = ∂J/∂Z (N, n_out) and
+
+* adds ``Δᵀ X`` into ∂J/∂W (the sum over the batch of the outer products ``δ xᵀ``),
+* adds ``Σ_n δ`` into ∂J/∂b,
+* returns ``Δ W`` (each row ``Wᵀδ``), the signal passed down.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def linear(params, grads, W: str, b: str, X):
+    """``Z = X Wᵀ + b`` with parameters named ``W``, ``b`` in ``params``/``grads``."""
+    Wm = params[W]
+    Z = X @ Wm.T
+    Z += params[b]
+
+    def backprop(delta, need_input_grad: bool = True):
+        grads[W] += delta.T @ X
+        grads[b] += delta.sum(axis=0)
+        return delta @ Wm if need_input_grad else None
+
+    return Z, backprop
+
+
+def dropout(X, rate: float, rng):
+    """Inverted dropout: keep each unit with probability 1 - rate, scaled by 1/(1 - rate).
+
+    With ``rng`` None or rate 0 it is the identity (prediction).
+    """
+    if rng is None or rate <= 0:
+        return X, lambda dX: dX
+    mask = (rng.random(X.shape, dtype=np.float64) >= rate).astype(X.dtype) / (1.0 - rate)
+    return X * mask, lambda dX: dX * mask
+
+
+@dataclass
+class SparseRows:
+    """The gradient of an embedding table: only the ``rows`` a batch used carry ``values``.
+
+    ``rows`` (k,) are distinct row indices, ``values`` (k, d) their summed gradients.
+    """
+
+    rows: np.ndarray
+    values: np.ndarray
+
+    def to_dense(self, shape) -> np.ndarray:
+        dense = np.zeros(shape, self.values.dtype)
+        dense[self.rows] = self.values
+        return dense
+
+    def __iadd__(self, other: "SparseRows") -> "SparseRows":
+        return scatter_rows(np.concatenate([self.rows, other.rows]),
+                            np.concatenate([self.values, other.values]))
+
+
+def scatter_rows(ids, grads) -> SparseRows:
+    """Sum gradient rows that share an id: ``G[i] = Σ_{k: ids[k] = i} grads[k]``.
+
+    A word that occurs twice in a window (or in a batch) gets both contributions.
+    Sorting the ids and summing runs with ``np.add.reduceat`` avoids a slow scatter.
+    """
+    order = np.argsort(ids, kind="stable")
+    sorted_ids = ids[order]
+    starts = np.flatnonzero(np.r_[True, sorted_ids[1:] != sorted_ids[:-1]])
+    values = np.add.reduceat(grads[order], starts, axis=0) if len(ids) else grads[:0]
+    return SparseRows(sorted_ids[starts], values)
+
+
+def embed(table, ids):
+    """Gather a window of vectors: ``ids`` (N, w) -> X (N, w·d), the w vectors side by side.
+
+    ``backprop(dX)`` splits each row of dX back into its w word vectors and sums them per
+    table row, returning a :class:`SparseRows` gradient for the table.
+    """
+    n, w = ids.shape
+    d = table.shape[1]
+    X = table[ids].reshape(n, w * d)
+
+    def backprop(dX):
+        return scatter_rows(ids.reshape(-1), dX.reshape(n * w, d))
+
+    return X, backprop
+
+
+def score(params, grads, U: str, c: str, H):
+    """Class scores ``S = H U + c``: each row is ``s = Uᵀh + c`` with U (n_hidden, C).
+
+    Backward adds ``Hᵀ Δ`` into ∂J/∂U and returns ``Δ Uᵀ``.
+    """
+    Um = params[U]
+    S = H @ Um
+    S += params[c]
+
+    def backprop(delta, need_input_grad: bool = True):
+        grads[U] += H.T @ delta
+        grads[c] += delta.sum(axis=0)
+        return delta @ Um.T if need_input_grad else None
+
+    return S, backprop

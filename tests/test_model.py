@@ -1,0 +1,125 @@
+"""The window network end to end: every gradient checked, the lecture's one-score case,
+frozen embeddings left untouched."""
+
+import numpy as np
+import pytest
+
+from nerwin import config as cfg
+from nerwin.gradcheck import check_network, random_batch, random_network
+from nerwin.model import WindowNetwork
+from nerwin.nn.activations import ACTIVATIONS
+from nerwin.nn.losses import LOSSES
+from nerwin.optim import Adam
+
+TOLERANCE = 1e-6
+
+
+def checked(overrides, seed=0, n=8):
+    config = cfg.load(None, overrides)
+    rng = np.random.default_rng(seed)
+    net, n_classes = random_network(config, rng)
+    words, casing, y = random_batch(rng, len(net.params["E"]), 6, config["model"]["window"], n_classes, n)
+    return check_network(net, words, casing, y, seed=seed)
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("loss", sorted(LOSSES))
+def test_every_gradient_end_to_end(activation, loss):
+    errors = checked([f'model.activation="{activation}"', f'loss.name="{loss}"'])
+    assert set(errors) == {"E", "C", "W1", "b1", "W2", "b2", "U", "c"}
+    assert max(errors.values()) < TOLERANCE, errors
+
+
+@pytest.mark.parametrize("overrides", [
+    ["regularization.l2=0.01"],
+    ["regularization.l2=0.01", "regularization.l2_biases=true", "regularization.l2_embeddings=true"],
+    ["regularization.dropout_input=0.3", "regularization.dropout_hidden=0.4"],
+    ["loss.o_weight=0.3"],
+    ["model.hidden=[6]", "model.window=3"],
+    ["model.hidden=[5, 4, 3]"],
+    ["embeddings.casing_dim=0"],
+    ['data.scheme="iob2"', 'model.init="xavier_uniform"'],
+])
+def test_gradients_with_switches(overrides):
+    errors = checked(overrides)
+    assert max(errors.values()) < TOLERANCE, errors
+
+
+def test_gradcheck_catches_a_wrong_gradient():
+    """The checker can fail: a network whose backward forgets the ReLU mask is caught."""
+    config = cfg.load(None, [])
+    rng = np.random.default_rng(0)
+    net, n_classes = random_network(config, rng)
+    words, casing, y = random_batch(rng, 12, 6, 5, n_classes)
+    original = ACTIVATIONS["relu"]
+    ACTIVATIONS["relu"] = lambda z: (np.maximum(z, 0), lambda dh: dh)
+    try:
+        errors = check_network(net, words, casing, y)
+    finally:
+        ACTIVATIONS["relu"] = original
+    assert errors["W1"] > 1e-3
+
+
+def test_l2_adds_lambda_sum_of_squares():
+    rng = np.random.default_rng(1)
+    words, casing, y = random_batch(rng, 10, 6, 5, 3)
+    base = WindowNetwork.create(np.random.default_rng(2), 10, 4, 6, 2, 5, [6], 3, dtype=np.float64)
+    reg = WindowNetwork.create(np.random.default_rng(2), 10, 4, 6, 2, 5, [6], 3, dtype=np.float64, l2=0.1)
+    l0, g0 = base.loss_and_grads(words, casing, y)
+    l1, g1 = reg.loss_and_grads(words, casing, y)
+    penalty = 0.1 * sum(float((reg.params[k] ** 2).sum()) for k in ("W1", "U"))
+    assert l1 == pytest.approx(l0 + penalty)
+    np.testing.assert_allclose(g1["W1"], g0["W1"] + 0.2 * reg.params["W1"])
+    np.testing.assert_allclose(g1["b1"], g0["b1"])  # biases are not regularised by default
+
+
+def test_one_hidden_layer_one_score_is_the_lecture_neuron():
+    """hidden = [H] with one output computes s = uᵀ f(W x + b) for the window x."""
+    rng = np.random.default_rng(3)
+    net = WindowNetwork.create(rng, 20, 4, 6, 0, 5, [8], 1, dtype=np.float64, activation="sigmoid")
+    p = net.params
+    ids = np.array([[1, 5, 7, 5, 2]])
+    x = np.concatenate([p["E"][i] for i in ids[0]])
+    h = 1 / (1 + np.exp(-(p["W1"] @ x + p["b1"])))
+    s = net.scores(ids, np.zeros_like(ids))
+    assert s.shape == (1, 1)
+    assert s[0, 0] == pytest.approx(p["U"][:, 0] @ h + p["c"][0])
+
+
+def test_frozen_embeddings_are_neither_differentiated_nor_changed():
+    rng = np.random.default_rng(4)
+    net = WindowNetwork.create(rng, 30, 4, 6, 2, 5, [8, 8], 5, train_words=False)
+    E0 = net.params["E"].copy()
+    words, casing, y = random_batch(rng, 30, 6, 5, 5, n=32)
+    opt = Adam()
+    for _ in range(5):
+        loss, grads = net.loss_and_grads(words, casing, y, rng)
+        assert "E" not in grads and "C" in grads
+        opt.step(net.params, grads, 0.01)
+    np.testing.assert_array_equal(net.params["E"], E0)
+
+
+def test_finetuning_moves_only_rows_in_the_batch():
+    rng = np.random.default_rng(5)
+    net = WindowNetwork.create(rng, 30, 4, 6, 2, 5, [8], 5)
+    E0 = net.params["E"].copy()
+    words, casing, y = random_batch(rng, 20, 6, 5, 5, n=16)   # only words 0..19 occur
+    opt = Adam()
+    for _ in range(3):
+        _, grads = net.loss_and_grads(words, casing, y, rng)
+        opt.step(net.params, grads, 0.01)
+    changed = np.flatnonzero(np.any(net.params["E"] != E0, axis=1))
+    assert set(changed) == set(np.unique(words))
+    np.testing.assert_array_equal(net.params["E"][20:], E0[20:])
+
+
+def test_training_steps_lower_the_loss():
+    rng = np.random.default_rng(6)
+    net = WindowNetwork.create(rng, 30, 4, 6, 2, 5, [16, 16], 3)
+    words, casing, y = random_batch(rng, 30, 6, 5, 3, n=64)
+    opt = Adam()
+    first = net.loss_and_grads(words, casing, y)[0]
+    for _ in range(100):
+        _, grads = net.loss_and_grads(words, casing, y)
+        opt.step(net.params, grads, 0.01)
+    assert net.loss_and_grads(words, casing, y)[0] < first / 5
