@@ -1,0 +1,276 @@
+"""Configs: TOML files read with ``tomllib``, dotted ``--set`` overrides, strict validation.
+
+A config is a plain two-level dict ``{section: {key: value}}``. :data:`DEFAULTS` lists every
+key with its default; a file or override names only what it changes. Validation happens
+before any work starts: unknown keys (with the nearest valid one suggested), wrong types
+and out-of-range values are :class:`~nerwin.errors.ConfigError` (exit status 2).
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import os
+import re
+import tomllib
+from pathlib import Path
+
+from nerwin.errors import ConfigError
+from nerwin.nn.activations import ACTIVATIONS
+from nerwin.nn.initializers import INITIALIZERS
+from nerwin.nn.losses import LOSSES
+from nerwin.optim import OPTIMIZERS
+from nerwin.schedules import SCHEDULES
+
+DEFAULTS = {
+    "data": {
+        "train": "data/sample/train.conll",
+        "dev": "data/sample/dev.conll",
+        "test": "data/sample/test.conll",
+        "encoding": "utf-8",
+        "scheme": "iobes",
+    },
+    "embeddings": {
+        "source": "glove-6b-50d",
+        "lowercase": True,
+        "normalize_digits": False,
+        "min_count": 2,
+        "finetune": "all",
+        "lr": 0.0,
+        "casing_dim": 4,
+    },
+    "model": {
+        "window": 5,
+        "hidden": [300, 300],
+        "activation": "relu",
+        "init": "he_uniform",
+    },
+    "loss": {
+        "name": "softmax",
+        "o_weight": 1.0,
+    },
+    "regularization": {
+        "l2": 0.0,
+        "l2_biases": False,
+        "l2_embeddings": False,
+        "dropout_input": 0.0,
+        "dropout_hidden": 0.0,
+    },
+    "optimizer": {
+        "name": "adam",
+        "lr": 0.001,
+        "momentum": 0.9,
+        "beta1": 0.9,
+        "beta2": 0.999,
+        "eps": 1e-8,
+        "weight_decay": 0.0,
+        "clip_norm": 5.0,
+    },
+    "schedule": {
+        "name": "constant",
+        "per": "epoch",
+        "warmup": 0,
+        "decay": 0.5,
+        "every": 1,
+        "min_lr": 0.0,
+    },
+    "train": {
+        "epochs": 10,
+        "batch_size": 256,
+        "seed": 1,
+        "patience": 0,
+        "eval_batch_size": 8192,
+    },
+}
+
+CHOICES = {
+    "data.scheme": ("iob2", "iobes"),
+    "embeddings.finetune": ("all", "none"),
+    "model.activation": tuple(ACTIVATIONS),
+    "model.init": tuple(INITIALIZERS),
+    "loss.name": tuple(LOSSES),
+    "optimizer.name": tuple(OPTIMIZERS),
+    "schedule.name": tuple(SCHEDULES),
+    "schedule.per": ("epoch", "step"),
+}
+
+# (low, high, low inclusive, high inclusive) for numbers
+RANGES = {
+    "embeddings.min_count": (1, None, True, True),
+    "embeddings.lr": (0, None, True, True),
+    "embeddings.casing_dim": (0, 64, True, True),
+    "model.window": (1, 21, True, True),
+    "loss.o_weight": (0, None, False, True),
+    "regularization.l2": (0, None, True, True),
+    "regularization.dropout_input": (0, 1, True, False),
+    "regularization.dropout_hidden": (0, 1, True, False),
+    "optimizer.lr": (0, None, False, True),
+    "optimizer.momentum": (0, 1, True, False),
+    "optimizer.beta1": (0, 1, True, False),
+    "optimizer.beta2": (0, 1, True, False),
+    "optimizer.eps": (0, None, False, True),
+    "optimizer.weight_decay": (0, None, True, True),
+    "optimizer.clip_norm": (0, None, True, True),
+    "schedule.warmup": (0, None, True, True),
+    "schedule.decay": (0, None, True, True),
+    "schedule.every": (1, None, True, True),
+    "schedule.min_lr": (0, None, True, True),
+    "train.epochs": (1, None, True, True),
+    "train.batch_size": (1, None, True, True),
+    "train.seed": (0, None, True, True),
+    "train.patience": (0, None, True, True),
+    "train.eval_batch_size": (1, None, True, True),
+}
+
+PATH_KEYS = ("data.train", "data.dev", "data.test")
+
+
+def defaults() -> dict:
+    return copy.deepcopy(DEFAULTS)
+
+
+def load(path=None, overrides=()) -> dict:
+    """Defaults, updated by the TOML file at ``path`` and by ``section.key=value`` overrides,
+    then validated."""
+    config = defaults()
+    origin = "defaults"
+    if path is not None:
+        origin = str(path)
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: no such config file") from None
+        except (OSError, UnicodeDecodeError) as e:
+            raise ConfigError(f"{path}: cannot read config: {e}") from None
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"{path}: invalid TOML: {e}") from None
+        merge(config, data, origin)
+    for item in overrides:
+        key, value = parse_override(item)
+        section, _, name = key.partition(".")
+        merge(config, {section: {name: value}}, f"--set {item}")
+    validate(config, origin)
+    return config
+
+
+def parse_override(item: str):
+    """``section.key=value``: the value is read as a TOML value, else taken as a string."""
+    key, sep, raw = item.partition("=")
+    key = key.strip()
+    if not sep or key.count(".") != 1:
+        raise ConfigError(f"--set {item!r}: expected section.key=value, like optimizer.lr=0.01")
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    return key, value
+
+
+def _suggest(name: str, options) -> str:
+    close = difflib.get_close_matches(name, list(options), n=1, cutoff=0.5)
+    return f" — did you mean {close[0]!r}?" if close else ""
+
+
+def merge(config: dict, data: dict, origin: str) -> None:
+    """Copy ``data`` into ``config``, refusing unknown sections and keys."""
+    all_keys = [f"{s}.{k}" for s, keys in DEFAULTS.items() for k in keys]
+    for section, values in data.items():
+        if section not in DEFAULTS:
+            raise ConfigError(f"{origin}: unknown section [{section}]{_suggest(section, DEFAULTS)}")
+        if not isinstance(values, dict):
+            raise ConfigError(f"{origin}: [{section}] must be a table of keys")
+        for key, value in values.items():
+            if key not in DEFAULTS[section]:
+                dotted = f"{section}.{key}"
+                raise ConfigError(f"{origin}: unknown key {dotted!r}{_suggest(dotted, all_keys)}")
+            config[section][key] = value
+
+
+def _type_ok(value, default) -> bool:
+    if isinstance(default, bool):
+        return isinstance(value, bool)
+    if isinstance(default, int):
+        return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(default, float):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(default, list):
+        return isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    return isinstance(value, type(default))
+
+
+def validate(config: dict, origin: str = "config") -> None:
+    for section, keys in DEFAULTS.items():
+        for key, default in keys.items():
+            dotted, value = f"{section}.{key}", config[section][key]
+            if not _type_ok(value, default):
+                kind = "a list of integers" if isinstance(default, list) else type(default).__name__
+                raise ConfigError(f"{origin}: {dotted} = {value!r}: expected {kind}")
+            if isinstance(default, float):
+                config[section][key] = value = float(value)
+            if dotted in CHOICES and value not in CHOICES[dotted]:
+                raise ConfigError(
+                    f"{origin}: {dotted} = {value!r}: expected one of {', '.join(CHOICES[dotted])}"
+                    f"{_suggest(str(value), CHOICES[dotted])}"
+                )
+            if dotted in RANGES:
+                _check_range(origin, dotted, value, *RANGES[dotted])
+    if config["model"]["window"] % 2 == 0:
+        raise ConfigError(f"{origin}: model.window = {config['model']['window']}: expected an odd number")
+    if not config["model"]["hidden"] or min(config["model"]["hidden"]) < 1:
+        raise ConfigError(f"{origin}: model.hidden: expected one or more positive layer sizes")
+
+
+def _check_range(origin, dotted, value, low, high, low_inc, high_inc):
+    bad = (low is not None and (value < low if low_inc else value <= low)) or (
+        high is not None and (value > high if high_inc else value >= high)
+    )
+    if bad:
+        lo = "" if low is None else ("≥ " if low_inc else "> ") + str(low)
+        hi = "" if high is None else ("≤ " if high_inc else "< ") + str(high)
+        raise ConfigError(f"{origin}: {dotted} = {value!r}: expected a value {' and '.join(filter(None, [lo, hi]))}")
+
+
+_VAR = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?")
+
+
+def resolve_path(config: dict, dotted: str) -> Path:
+    """A data path from the config, with ``$VAR`` / ``${VAR}`` taken from the environment."""
+    section, key = dotted.split(".")
+    raw = config[section][key]
+
+    def var(m):
+        name = m.group(1)
+        if name not in os.environ:
+            raise ConfigError(f"{dotted} = {raw!r}: environment variable {name} is not set")
+        return os.environ[name]
+
+    return Path(_VAR.sub(var, raw)).expanduser()
+
+
+def dumps(config: dict) -> str:
+    """The config as TOML text (the types a config holds: str, bool, int, float, int lists)."""
+
+    def value(v):
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, str):
+            return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        if isinstance(v, list):
+            return "[" + ", ".join(value(x) for x in v) + "]"
+        return repr(v)
+
+    blocks = []
+    for section, keys in config.items():
+        lines = [f"[{section}]"] + [f"{k} = {value(v)}" for k, v in keys.items()]
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) + "\n"
+
+
+def loads(text: str, origin: str = "config") -> dict:
+    """A config from TOML text (as stored in a model), validated."""
+    config = defaults()
+    merge(config, tomllib.loads(text), origin)
+    validate(config, origin)
+    return config

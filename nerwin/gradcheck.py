@@ -1,0 +1,85 @@
+"""Numerical gradients by centred differences, and the relative error that compares them.
+
+    ∂J/∂θ_i ≈ (J(θ + h e_i) − J(θ − h e_i)) / 2h,   rel = |a − n| / max(|a| + |n|, tiny)
+
+with |·| the Euclidean norm over a whole parameter: entry by entry, round-off in the
+difference (≈ 1e-11 in float64) would swamp entries whose gradient is itself tiny.
+
+Slow (two loss evaluations per parameter entry) but the proof that the analytic,
+hand-written gradients are right. Run in float64.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nerwin.model import WindowNetwork, dense_grads
+
+TINY = 1e-12
+
+
+def numerical_gradient(f, x: np.ndarray, h: float = 1e-5) -> np.ndarray:
+    """Centred-difference gradient of the scalar ``f()`` with respect to array ``x``,
+    perturbing ``x`` in place (and restoring it)."""
+    grad = np.zeros_like(x, dtype=np.float64)
+    flat, g = x.reshape(-1), grad.reshape(-1)
+    for i in range(flat.size):
+        old = flat[i]
+        flat[i] = old + h
+        plus = f()
+        flat[i] = old - h
+        minus = f()
+        flat[i] = old
+        g[i] = (plus - minus) / (2 * h)
+    return grad
+
+
+def relative_error(analytic, numeric) -> float:
+    """``‖a − n‖ / max(‖a‖ + ‖n‖, tiny)`` over all entries of a parameter."""
+    a, n = np.ravel(analytic).astype(np.float64), np.ravel(numeric).astype(np.float64)
+    return float(np.linalg.norm(a - n) / max(np.linalg.norm(a) + np.linalg.norm(n), TINY))
+
+
+def check_network(network: WindowNetwork, word_ids, case_ids, y, seed: int = 0, h: float = 1e-5) -> dict:
+    """Largest relative error per parameter of ``network`` (made float64) on one batch.
+
+    Dropout masks are drawn from a generator re-seeded with ``seed`` at every loss
+    evaluation, so the analytic and numerical passes see the same mask.
+    """
+    net = network.astype(np.float64)
+
+    def loss():
+        return net.loss_and_grads(word_ids, case_ids, y, np.random.default_rng(seed))[0]
+
+    _, grads = net.loss_and_grads(word_ids, case_ids, y, np.random.default_rng(seed))
+    analytic = dense_grads(grads, net.params)
+    return {name: relative_error(analytic[name], numerical_gradient(loss, net.params[name], h))
+            for name in analytic}
+
+
+def random_batch(rng, n_words: int, n_casings: int, window: int, n_classes: int, n: int = 8):
+    """A small batch of random windows, with a repeated word in the first window."""
+    words = rng.integers(0, n_words, size=(n, window))
+    words[0, -1] = words[0, 0]  # one word twice in a window: both contributions must add up
+    casing = rng.integers(0, n_casings, size=(n, window))
+    return words, casing, rng.integers(0, n_classes, size=n)
+
+
+def random_network(config: dict, rng, n_words: int = 12, n_casings: int = 6, word_dim: int = 4):
+    """A small float64 network shaped like ``config`` (same activation, loss, depth, window,
+    regularisation; layers of at most 7 units), biases drawn at random: with zero biases a
+    unit whose inputs are all dropped sits exactly on a ReLU kink, where no derivative exists."""
+    from nerwin.tagger import network_settings
+    from nerwin.tags import LabelSet
+
+    labels = LabelSet(["LOC", "PER"], config["data"]["scheme"])
+    model = config["model"]
+    hidden = [min(h, 7) for h in model["hidden"]]
+    casing_dim = min(config["embeddings"]["casing_dim"], 3)
+    net = WindowNetwork.create(rng, n_words, word_dim, n_casings, casing_dim, model["window"], hidden,
+                               len(labels), init=model["init"], dtype=np.float64,
+                               **network_settings(config, labels))
+    for name, theta in net.params.items():
+        if name.startswith("b") or name == "c":
+            theta[...] = rng.normal(0.0, 0.1, theta.shape)
+    return net, len(labels)
