@@ -178,6 +178,9 @@ def merge(config: dict, data: dict, origin: str) -> None:
     all_keys = [f"{s}.{k}" for s, keys in DEFAULTS.items() for k in keys]
     for section, values in data.items():
         if section not in DEFAULTS:
+            if isinstance(values, dict) and values:
+                dotted = f"{section}.{next(iter(values))}"
+                raise ConfigError(f"{origin}: unknown key {dotted!r}{_suggest(dotted, all_keys)}")
             raise ConfigError(f"{origin}: unknown section [{section}]{_suggest(section, DEFAULTS)}")
         if not isinstance(values, dict):
             raise ConfigError(f"{origin}: [{section}] must be a table of keys")

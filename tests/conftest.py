@@ -1,0 +1,30 @@
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "data" / "sample"
+
+
+@pytest.fixture(scope="session")
+def sample_run(tmp_path_factory):
+    """A model trained briefly on the sample corpus (the run folder)."""
+    from nerwin import config as cfg
+    from nerwin.train import train
+
+    out = tmp_path_factory.mktemp("runs") / "sample"
+    config = cfg.load(ROOT / "configs" / "default.toml", [
+        f'data.train="{SAMPLE / "train.conll"}"', f'data.dev="{SAMPLE / "dev.conll"}"',
+        "train.epochs=4",
+    ])
+    train(config, out, quiet=True)
+    return out
+
+
+@pytest.fixture(scope="session")
+def conll_dir():
+    path = os.environ.get("NERWIN_CONLL_DIR")
+    if not path or not (Path(path) / "eng.train").is_file():
+        pytest.skip("CoNLL-2003 not available (set NERWIN_CONLL_DIR)")
+    return Path(path)

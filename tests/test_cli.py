@@ -1,0 +1,151 @@
+"""The commands end to end through click's CliRunner, and their errors."""
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from nerwin.cli import cli
+from nerwin.data import read_conll
+
+from conftest import ROOT, SAMPLE
+
+
+def invoke(*args, input=None):
+    return CliRunner().invoke(cli, [str(a) for a in args], input=input)
+
+
+def test_help_lists_the_commands():
+    result = invoke("--help")
+    assert result.exit_code == 0
+    for command in ("train", "eval", "predict", "gradcheck"):
+        assert command in result.output
+
+
+def test_python_dash_m(tmp_path):
+    import subprocess, sys
+    out = subprocess.run([sys.executable, "-m", "nerwin", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "gradcheck" in out.stdout
+
+
+def test_train_writes_the_run_folder(tmp_path):
+    out = tmp_path / "run"
+    result = invoke("train", "--config", ROOT / "configs" / "default.toml", "--set", "train.epochs=2",
+                    "--set", f'data.train="{SAMPLE / "train.conll"}"', "--set", f'data.dev="{SAMPLE / "dev.conll"}"',
+                    "--out", out, "--quiet")
+    assert result.exit_code == 0, result.output
+    assert (out / "model.npz").is_file() and (out / "config.toml").is_file()
+    import pandas as pd
+    metrics = pd.read_csv(out / "metrics.csv")
+    assert list(metrics["epoch"]) == [1, 2]
+    assert {"loss", "dev_f1", "dev_precision", "dev_recall"} <= set(metrics.columns)
+    assert "epochs = 2" in (out / "config.toml").read_text()
+
+
+def test_same_seed_same_model(tmp_path):
+    """Same seed, config and data: bit-for-bit the same parameters."""
+    from nerwin.tagger import Tagger
+    runs = []
+    for name in ("a", "b"):
+        result = invoke("train", "--set", "train.epochs=2", "--set", "model.hidden=[20]",
+                        "--set", "regularization.dropout_hidden=0.2",
+                        "--set", f'data.train="{SAMPLE / "train.conll"}"', "--set", f'data.dev="{SAMPLE / "dev.conll"}"',
+                        "--out", tmp_path / name, "--quiet")
+        assert result.exit_code == 0, result.output
+        runs.append(Tagger.load(tmp_path / name).network.params)
+    for key in runs[0]:
+        np.testing.assert_array_equal(runs[0][key], runs[1][key])
+
+
+def test_eval_table_json_and_output(sample_run, tmp_path):
+    data = SAMPLE / "test.conll"
+    table = invoke("eval", "--model", sample_run, "--data", data)
+    assert table.exit_code == 0, table.output
+    assert "overall" in table.output and "token accuracy" in table.output
+    as_json = invoke("eval", "--model", sample_run / "model.npz", "--data", data, "--format", "json", "--output", tmp_path / "pred.txt")
+    result = json.loads(as_json.output)
+    assert set(result["per_type"]) == {"LOC", "MISC", "ORG", "PER"}
+    assert 0 < result["f1"] <= 100
+    lines = (tmp_path / "pred.txt").read_text().split("\n")
+    corpus = read_conll(data)
+    token_lines = [l for l in lines if l]
+    assert len(token_lines) == corpus.n_tokens
+    assert lines.count("") - 1 == len(corpus)
+    word, gold, pred = token_lines[0].split(" ")
+    assert word == corpus.words[0] and gold == corpus.tags[0]
+    # the scores printed are the scores of the written predictions
+    from nerwin.metrics import score
+    predicted = np.array([l.split(" ")[2] for l in token_lines], dtype=object)
+    assert score(corpus.tags, predicted, corpus.first)["f1"] == pytest.approx(result["f1"])
+
+
+def test_predict_formats(sample_run):
+    text = "Maria Lopez flew from Madrid to Nairobi on Tuesday."
+    plain = invoke("predict", "--model", sample_run, text)
+    assert plain.exit_code == 0, plain.output
+    assert plain.output.replace("[", "").replace("]", "").replace("PER", "").replace("LOC", "") \
+        .replace("ORG", "").replace("MISC", "").strip() == text
+    jsonl = invoke("predict", "--model", sample_run, "--format", "jsonl", text)
+    record = json.loads(jsonl.output.strip().split("\n")[0])
+    assert record["tokens"][:3] == ["Maria", "Lopez", "flew"]
+    assert len(record["tags"]) == len(record["tokens"])
+    for ent in record["entities"]:
+        assert text[ent["start"]:ent["end"]] == ent["text"]
+        assert ent["type"] in {"PER", "LOC", "ORG", "MISC"}
+    conll = invoke("predict", "--model", sample_run, "--format", "conll", "--input", "-", input=text)
+    rows = [l.split(" ") for l in conll.output.strip().split("\n")]
+    assert [r[0] for r in rows] == record["tokens"]
+
+
+def test_gradcheck_command():
+    result = invoke("gradcheck", "--set", 'model.activation="tanh"')
+    assert result.exit_code == 0, result.output
+    assert "W1" in result.output and "E" in result.output
+
+
+@pytest.mark.parametrize("args, code, needle", [
+    (["eval", "--model", "nowhere.npz", "--data", SAMPLE / "test.conll"], 1, "nowhere.npz: no such model"),
+    (["train", "--set", "optimiser.lr=0.1"], 2, "did you mean 'optimizer.lr'"),
+    (["train", "--set", "model.window=4"], 2, "odd"),
+    (["train", "--config", "missing.toml"], 2, "missing.toml: no such config file"),
+    (["gradcheck", "--set", "optimizer.lr=-1"], 2, "optimizer.lr"),
+])
+def test_errors_are_one_line_without_traceback(args, code, needle, tmp_path):
+    result = invoke(*args)
+    assert result.exit_code == code, result.output
+    assert needle in result.output
+    assert "Traceback" not in result.output
+    assert len(result.output.strip().split("\n")) == 1
+
+
+def test_bad_corpus_and_bad_model_files(sample_run, tmp_path):
+    bad = tmp_path / "bad.conll"
+    bad.write_text("Paris B-LOC\nis O\nnice O extra\n")
+    result = invoke("eval", "--model", sample_run, "--data", bad)
+    assert result.exit_code == 1
+    assert f"{bad}:3: expected 2 columns" in result.output
+    tag = tmp_path / "tag.conll"
+    tag.write_text("Paris LOCATION\n")
+    result = invoke("eval", "--model", sample_run, "--data", tag)
+    assert result.exit_code == 1 and f"{tag}:1: unknown tag 'LOCATION'" in result.output
+    junk = tmp_path / "junk.npz"
+    junk.write_bytes(b"not a model at all")
+    result = invoke("predict", "--model", junk, "Paris")
+    assert result.exit_code == 1 and "not a nerwin model" in result.output
+    empty = tmp_path / "empty_run"
+    empty.mkdir()
+    result = invoke("predict", "--model", empty, "Paris")
+    assert result.exit_code == 1 and "has no model.npz" in result.output
+
+
+def test_pickled_npz_is_refused(tmp_path):
+    path = tmp_path / "evil.npz"
+    np.savez(path, header=np.array([{"format": "nerwin-model"}], dtype=object))
+    result = invoke("predict", "--model", path, "Paris")
+    assert result.exit_code == 1 and "not a nerwin model" in result.output
+
+
+def test_debug_shows_the_traceback():
+    result = invoke("--debug", "eval", "--model", "nowhere.npz", "--data", "x")
+    assert result.exit_code == 1 and "Traceback" in result.output
