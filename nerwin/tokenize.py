@@ -1,0 +1,148 @@
+"""CoNLL-2003 style tokenization and sentence splitting, with character offsets.
+
+Tokens follow the Penn Treebank / CoNLL conventions: punctuation is split off,
+clitics (``'s``, ``n't``, ``'re`` ...) are tokens of their own, while
+abbreviations, numbers, hyphenated words, URLs and e-mail addresses stay whole.
+Every token records where it came from: ``text[t.start:t.end] == t.text``.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from bisect import bisect_left, bisect_right
+from itertools import chain
+from typing import NamedTuple
+
+
+class Token(NamedTuple):
+    """A token and its offsets in the original text (``end`` is exclusive)."""
+
+    text: str
+    start: int
+    end: int
+
+
+def _unicode_ranges() -> dict[str, list[list[int]]]:
+    """Code point ranges of combining marks, uppercase letters and punctuation.
+
+    Python's ``re`` has no ``\\p{...}``, so these are read once from
+    ``unicodedata``. Planes 2-3 hold only ideographs (letters) and planes 15-16
+    only private use, so scanning planes 0, 1 and 14 is enough.
+    """
+    wanted = {"Mn": "mark", "Mc": "mark", "Me": "mark", "Lu": "upper",
+              "Lt": "upper", "Pc": "punct", "Pd": "punct", "Po": "punct"}
+    ranges: dict[str, list[list[int]]] = {name: [] for name in wanted.values()}
+    previous = None
+    for cp in chain(range(0x20000), range(0xE0000, 0xE1000)):
+        category = unicodedata.category(chr(cp))
+        if category == "Cn":        # unassigned code points may join a range: fewer ranges
+            continue
+        name = wanted.get(category)
+        if name and name == previous:
+            ranges[name][-1][1] = cp
+        elif name:
+            ranges[name].append([cp, cp])
+        previous = name
+    return ranges
+
+
+def _char_class(ranges: list[list[int]]) -> str:
+    """Regex for one code point in ``ranges``.
+
+    ``re`` tests ranges above U+FFFF one by one, so they sit behind a guard that
+    lets only astral characters reach them.
+    """
+    def body(lo: int, hi: int) -> str:
+        return "".join(rf"\U{max(a, lo):08x}-\U{min(b, hi):08x}"
+                       for a, b in ranges if a <= hi and b >= lo)
+    return rf"(?:[{body(0, 0xFFFF)}]|(?=[\U00010000-\U0010ffff])[{body(0x10000, 0x10FFFF)}])"
+
+
+_RANGES = _unicode_ranges()
+_SPACE = r"\s\u200b"                                    # str.isspace() + zero width space
+_SPACE_CHARS = "".join(filter(str.isspace, map(chr, range(0x10000)))) + "\u200b"
+_MARK = rf"(?:{_char_class(_RANGES['mark'])}|[\u200c\u200d])"  # combining marks, ZWNJ, ZWJ
+_UPPER = _char_class(_RANGES["upper"])
+_PUNCT = _char_class(_RANGES["punct"])
+_HYPHEN = r"[-\u2010\u2011]"
+_APOS = "['\u2019]"
+_NT = rf"(?i:n{_APOS}t)(?![^\W_]|{_MARK})"              # n't
+_W = rf"(?:(?!{_NT})(?:[^\W_]|{_MARK}))"                # letter, digit or mark, not n't
+_CLITIC = rf"{_APOS}(?i:s|re|ve|ll|d|m)(?!{_W})"        # 's 're 've 'll 'd 'm
+
+# Words that keep their period (matched as written, Capitalized or in UPPER case).
+_ABBREVIATIONS = frozenset(
+    "Mr Mrs Ms Dr Prof St Jr Sr Inc Ltd Co Corp Gen Sen Rep Gov Lt Col Sgt Capt "
+    "vs etc Jan Feb Mar Apr Jun Jul Aug Sep Sept Oct Nov Dec".split())
+_ABBREV_FORMS = sorted({f(w) for w in _ABBREVIATIONS
+                        for f in (str, str.capitalize, str.upper)}, key=len, reverse=True)
+
+# One alternative per token kind; the first that matches wins, so order matters.
+# A sign belongs to a number only after a blank or at the start: (?<![^{_SPACE}]).
+_PIECES = [
+    rf"[^\W\d_]++(?=[{_SPACE},;]|\Z)",                         # plain word (fast path)
+    r"\w[\w.+%-]{0,63}+@\w+(?:-\w+)*(?:\.\w+(?:-\w+)*)+",     # e-mail
+    rf"(?<=[^\W_]|{_MARK}){_CLITIC}|{_NT}",                    # 's n't
+    rf"(?:(?<![^{_SPACE}])[+-])?\d+(?:[.,:/-]\d+)*{_W}*(?:{_HYPHEN}{_W}+)*",  # -5 1,200.5 2-1
+    rf"(?P<punct>{_PUNCT}|`)(?P=punct)*",                      # . , ... -- ''
+    rf"(?i:https?://|ftp://|www\.)[^{_SPACE}<>\"]*"           # URL, minus trailing
+    rf"[^{_SPACE}<>\"'\u2019\u201d.,;:!?)\]}}]",               # punctuation
+    r"(?:[^\W\d_]\.){2,}",                                     # U.S. e.g. a.m.
+    rf"(?:{'|'.join(_ABBREV_FORMS)})\.",                       # Mr. Inc. Jan.
+    rf"{_UPPER}\.(?=[{_SPACE}]++{_UPPER})",                    # initial: J. K. Rowling
+    rf"{_W}+(?:(?:{_HYPHEN}|(?!{_CLITIC}){_APOS}){_W}+)*",     # German-born O'Neill do|n't
+    rf"[^{_SPACE}]{_MARK}*",                                   # any other character
+]
+# Leading whitespace is consumed inside the match, which is much faster than
+# letting finditer retry every alternative at each blank; group 1 is the token.
+_TOKEN_RE = re.compile(rf"[{_SPACE}]*+({'|'.join(_PIECES)})")
+
+_CLOSERS = "\"')]}\u2019\u201d\u00bb\u203a"
+_OPENERS = "\"'`([{\u2018\u201a\u201c\u201e\u00ab\u2039\u00bf\u00a1"
+_END_CHARS = rf"[.!?\u2026{re.escape(_CLOSERS)}]"
+# A whole run of end punctuation/closers, then blanks and a sentence opener.
+_SENTENCE_END = re.compile(rf"(?<!{_END_CHARS}){_END_CHARS}++"
+                           rf"(?=[{_SPACE}]++(?:{_UPPER}|\d|[{re.escape(_OPENERS)}]))")
+_END_PUNCT = re.compile(r"[.!?\u2026]+")
+_CLOSING = re.compile(f"[{re.escape(_CLOSERS)}]+")
+_LINE_BREAK = r"[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]"
+_BLANK_LINE = re.compile(rf"{_LINE_BREAK}\s*?{_LINE_BREAK}(?<!\r\n)")  # CRLF is one break
+
+
+def tokenize(text: str) -> list[Token]:
+    """Split ``text`` into CoNLL-style tokens with character offsets."""
+    end = len(text.rstrip(_SPACE_CHARS))  # trailing blanks would be rescanned per position
+    return [Token(m[1], *m.span(1)) for m in _TOKEN_RE.finditer(text, 0, end)]
+
+
+def _ends_sentence(tokens: list[Token], i: int) -> bool:
+    """True if ``tokens[i]`` closes a sentence: end punctuation plus attached closers."""
+    while i and _CLOSING.fullmatch(tokens[i].text) and tokens[i - 1].end == tokens[i].start:
+        i -= 1
+    tok = tokens[i]
+    if not _END_PUNCT.fullmatch(tok.text):
+        return False
+    prev = tokens[i - 1] if i else None
+    initial = (tok.text == "." and prev is not None and prev.end == tok.start
+               and len(prev.text) == 1 and prev.text.isupper())
+    return not initial
+
+
+def split_sentences(text: str) -> list[list[Token]]:
+    """Tokenize ``text`` and group the tokens into sentences.
+
+    A sentence ends after ``.``, ``!``, ``?`` or ``...`` (plus closing quotes or
+    brackets right after it) when whitespace and then an uppercase letter, a
+    digit or an opening quote/bracket follow. Abbreviation tokens (``Mr.``,
+    ``U.S.``) and single-letter initials never end a sentence; a blank line
+    always does.
+    """
+    tokens = tokenize(text)
+    ends = [t.end for t in tokens]
+    cuts = {bisect_right(ends, m.start()) for m in _BLANK_LINE.finditer(text)}
+    for m in _SENTENCE_END.finditer(text):
+        i = bisect_left(ends, m.end())          # the token that ends right there
+        if _ends_sentence(tokens, i):
+            cuts.add(i + 1)
+    bounds = sorted(cuts | {0, len(tokens)})
+    return [tokens[a:b] for a, b in zip(bounds, bounds[1:])]
