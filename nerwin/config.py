@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import copy
 import difflib
+import json
 import os
 import re
 import tomllib
 from pathlib import Path
 
 from nerwin.errors import ConfigError
-from nerwin.nn.activations import ACTIVATIONS
+from nerwin.nn.activations import ACTIVATIONS, PARAMETRIC
 from nerwin.nn.initializers import INITIALIZERS
 from nerwin.nn.losses import LOSSES
 from nerwin.optim import OPTIMIZERS
@@ -37,6 +38,7 @@ DEFAULTS = {
         "min_count": 2,
         "finetune": "all",
         "lr": 0.0,
+        "dim": 50,
         "casing_dim": 4,
     },
     "model": {
@@ -44,6 +46,8 @@ DEFAULTS = {
         "hidden": [300, 300],
         "activation": "relu",
         "init": "he_uniform",
+        "maxout_pieces": 2,
+        "prelu_init": 0.25,
     },
     "loss": {
         "name": "softmax",
@@ -85,8 +89,8 @@ DEFAULTS = {
 
 CHOICES = {
     "data.scheme": ("iob2", "iobes"),
-    "embeddings.finetune": ("all", "none"),
-    "model.activation": tuple(ACTIVATIONS),
+    "embeddings.finetune": ("all", "seen", "none"),
+    "model.activation": tuple(ACTIVATIONS) + PARAMETRIC,
     "model.init": tuple(INITIALIZERS),
     "loss.name": tuple(LOSSES),
     "optimizer.name": tuple(OPTIMIZERS),
@@ -99,6 +103,8 @@ RANGES = {
     "embeddings.min_count": (1, None, True, True),
     "embeddings.lr": (0, None, True, True),
     "embeddings.casing_dim": (0, 64, True, True),
+    "embeddings.dim": (1, 1024, True, True),
+    "model.maxout_pieces": (2, 16, True, True),
     "model.window": (1, 21, True, True),
     "loss.o_weight": (0, None, False, True),
     "regularization.l2": (0, None, True, True),
@@ -259,7 +265,7 @@ def dumps(config: dict) -> str:
         if isinstance(v, bool):
             return "true" if v else "false"
         if isinstance(v, str):
-            return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+            return json.dumps(v)  # a JSON string is a valid TOML basic string (\n, \", \uXXXX)
         if isinstance(v, list):
             return "[" + ", ".join(value(x) for x in v) + "]"
         return repr(v)
@@ -274,6 +280,10 @@ def dumps(config: dict) -> str:
 def loads(text: str, origin: str = "config") -> dict:
     """A config from TOML text (as stored in a model), validated."""
     config = defaults()
-    merge(config, tomllib.loads(text), origin)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{origin}: invalid TOML: {e}") from None
+    merge(config, data, origin)
     validate(config, origin)
     return config

@@ -44,8 +44,7 @@ def parse(tags, types: list[str] | None = None, path=None, lines=None):
     """Split tag strings into prefix codes and type indices.
 
     Returns ``(prefix, type_index, types)``: two int arrays of the tags' length (type -1 for
-    O) and the list of type names (``types`` extended by any new ones, in order of first
-    appearance when new). A malformed tag raises :class:`DataError` naming file and line.
+    O) and the list of type names (``types`` extended by any new ones, in sorted tag order). A malformed tag raises :class:`DataError` naming file and line.
     """
     tags = np.asarray(tags, dtype=object)
     types = list(types or [])

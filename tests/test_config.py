@@ -1,0 +1,279 @@
+"""Config loading, overrides, validation, paths and TOML round trips."""
+
+import copy
+from pathlib import Path
+
+import pytest
+
+from nerwin import config as C
+from nerwin.errors import ConfigError
+
+
+def write(tmp_path, text, name="run.toml"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_load_without_file_gives_defaults():
+    cfg = C.load()
+    assert cfg == C.DEFAULTS
+    assert cfg is not C.DEFAULTS
+    assert cfg["optimizer"]["lr"] == 0.001
+    assert cfg["model"]["hidden"] == [300, 300]
+    assert cfg["data"]["scheme"] == "iobes"
+
+
+def test_defaults_are_a_deep_copy():
+    cfg = C.defaults()
+    cfg["model"]["hidden"].append(1)
+    cfg["optimizer"]["lr"] = 5.0
+    assert C.DEFAULTS["model"]["hidden"] == [300, 300]
+    assert C.DEFAULTS["optimizer"]["lr"] == 0.001
+
+
+def test_file_overrides_keys(tmp_path):
+    path = write(tmp_path, '[optimizer]\nname = "sgd"\nlr = 0.1\n\n[model]\nwindow = 3\nhidden = [50]\n')
+    cfg = C.load(path)
+    assert cfg["optimizer"]["name"] == "sgd"
+    assert cfg["optimizer"]["lr"] == 0.1
+    assert cfg["model"]["window"] == 3
+    assert cfg["model"]["hidden"] == [50]
+    # untouched keys keep their defaults
+    assert cfg["optimizer"]["momentum"] == 0.9
+    assert cfg["model"]["activation"] == "relu"
+    assert cfg["train"] == C.DEFAULTS["train"]
+
+
+def test_int_for_float_key_becomes_float(tmp_path):
+    cfg = C.load(write(tmp_path, "[optimizer]\nlr = 1\n"))
+    assert cfg["optimizer"]["lr"] == 1.0
+    assert isinstance(cfg["optimizer"]["lr"], float)
+
+
+def test_shipped_config_loads():
+    path = Path(__file__).resolve().parent.parent / "configs" / "conll2003.toml"
+    cfg = C.load(path)
+    assert cfg["data"]["train"] == "${NERWIN_CONLL_DIR}/eng.train"
+    assert cfg["embeddings"]["normalize_digits"] is True
+    assert cfg["regularization"]["dropout_input"] == 0.2
+
+
+def test_set_overrides(tmp_path):
+    cfg = C.load(None, ["optimizer.lr=0.01", "model.hidden=[10, 10]", "model.activation=tanh"])
+    assert cfg["optimizer"]["lr"] == 0.01
+    assert cfg["model"]["hidden"] == [10, 10]
+    assert cfg["model"]["activation"] == "tanh"
+
+
+def test_set_overrides_win_over_file(tmp_path):
+    path = write(tmp_path, "[optimizer]\nlr = 0.5\n[train]\nepochs = 3\n")
+    cfg = C.load(path, ["optimizer.lr=0.01", "model.hidden=[10, 10]", "model.activation=tanh"])
+    assert cfg["optimizer"]["lr"] == 0.01
+    assert cfg["train"]["epochs"] == 3
+    assert cfg["model"]["hidden"] == [10, 10]
+    assert cfg["model"]["activation"] == "tanh"
+
+
+def test_parse_override():
+    assert C.parse_override("optimizer.lr=0.01") == ("optimizer.lr", 0.01)
+    assert C.parse_override(" train.epochs = 7 ") == ("train.epochs", 7)
+    assert C.parse_override("embeddings.lowercase=false") == ("embeddings.lowercase", False)
+    assert C.parse_override('data.train="a b.conll"') == ("data.train", "a b.conll")
+    assert C.parse_override("data.train=/tmp/x.conll") == ("data.train", "/tmp/x.conll")
+    assert C.parse_override("model.hidden=[10, 20]") == ("model.hidden", [10, 20])
+
+
+@pytest.mark.parametrize("item", ["optimizer.lr", "lr=0.1", "a.b.c=1", "=1"])
+def test_bad_override_syntax(item):
+    with pytest.raises(ConfigError, match="expected section.key=value"):
+        C.load(None, [item])
+
+
+def test_unknown_key_suggests_dotted_key():
+    with pytest.raises(ConfigError) as info:
+        C.load(None, ["optimizer.lrr=0.01"])
+    msg = str(info.value)
+    assert "unknown key 'optimizer.lrr'" in msg
+    assert "did you mean 'optimizer.lr'" in msg
+    assert msg.startswith("--set optimizer.lrr=0.01: ")
+
+
+def test_unknown_key_in_file(tmp_path):
+    path = write(tmp_path, "[optimizer]\nlearning_rat = 0.1\n")
+    with pytest.raises(ConfigError) as info:
+        C.load(path)
+    msg = str(info.value)
+    assert msg.startswith(f"{path}: unknown key 'optimizer.learning_rat'")
+    assert "did you mean" in msg
+
+
+def test_unknown_section_with_key_suggests_dotted_key(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        C.load(None, ["optimiser.lr=0.01"])
+    msg = str(info.value)
+    assert msg.startswith("--set optimiser.lr=0.01: unknown key 'optimiser.lr'")
+    assert "did you mean 'optimizer.lr'" in msg
+    path = write(tmp_path, "[optimiser]\nlr = 0.1\n")
+    with pytest.raises(ConfigError) as info:
+        C.load(path)
+    assert str(info.value).startswith(f"{path}: unknown key 'optimiser.lr'")
+    assert "did you mean 'optimizer.lr'" in str(info.value)
+
+
+@pytest.mark.parametrize("text", ["[optimiser]\n", "optimiser = 3\n"])
+def test_unknown_empty_section_suggests_section(tmp_path, text):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        C.load(path)
+    msg = str(info.value)
+    assert msg.startswith(f"{path}: unknown section [optimiser]")
+    assert "did you mean 'optimizer'" in msg
+
+
+def test_unknown_key_without_close_match():
+    with pytest.raises(ConfigError) as info:
+        C.load(None, ["train.zzzzzzzzzz=1"])
+    assert "unknown key 'train.zzzzzzzzzz'" in str(info.value)
+    assert "did you mean" not in str(info.value)
+
+
+def test_section_must_be_table(tmp_path):
+    with pytest.raises(ConfigError, match=r"\[model\] must be a table"):
+        C.load(write(tmp_path, "model = 3\n"))
+
+
+@pytest.mark.parametrize(
+    "override, fragment",
+    [
+        ('optimizer.lr="fast"', "optimizer.lr = 'fast': expected float"),
+        ("train.epochs=1.5", "train.epochs = 1.5: expected int"),
+        ("embeddings.lowercase=1", "embeddings.lowercase = 1: expected bool"),
+        ("train.seed=true", "expected int"),
+        ('model.hidden=[10, "a"]', "expected a list of integers"),
+        ("model.hidden=10", "expected a list of integers"),
+        ("model.activation=3", "expected str"),
+    ],
+)
+def test_wrong_type(override, fragment):
+    with pytest.raises(ConfigError) as info:
+        C.load(None, [override])
+    assert fragment in str(info.value)
+    assert info.value.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    "override, fragment",
+    [
+        ("optimizer.lr=-0.1", "optimizer.lr = -0.1: expected a value > 0"),
+        ("optimizer.lr=0", "expected a value > 0"),
+        ("regularization.dropout_hidden=1.0", "regularization.dropout_hidden = 1.0: expected a value ≥ 0 and < 1"),
+        ("regularization.dropout_input=-0.1", "dropout_input"),
+        ("model.window=4", "model.window = 4: expected an odd number"),
+        ("model.window=23", "expected a value ≥ 1 and ≤ 21"),
+        ("train.epochs=0", "train.epochs = 0"),
+        ("model.hidden=[]", "model.hidden: expected one or more positive layer sizes"),
+        ("model.hidden=[10, 0]", "positive layer sizes"),
+        ("model.activation=tanhh", "did you mean 'tanh'"),
+        ("data.scheme=iob1", "expected one of iob2, iobes"),
+    ],
+)
+def test_bad_values(override, fragment):
+    with pytest.raises(ConfigError) as info:
+        C.load(None, [override])
+    assert fragment in str(info.value)
+
+
+def test_boundary_values_accepted():
+    cfg = C.load(None, ["regularization.dropout_hidden=0.0", "model.window=1", "model.window=21",
+                        "regularization.dropout_input=0.99"])
+    assert cfg["model"]["window"] == 21
+    assert cfg["regularization"]["dropout_input"] == 0.99
+
+
+def test_invalid_toml(tmp_path):
+    path = write(tmp_path, "[model\nwindow = 3\n")
+    with pytest.raises(ConfigError) as info:
+        C.load(path)
+    assert str(info.value).startswith(f"{path}: invalid TOML")
+
+
+def test_missing_file(tmp_path):
+    path = tmp_path / "absent.toml"
+    with pytest.raises(ConfigError) as info:
+        C.load(path)
+    assert str(info.value) == f"{path}: no such config file"
+
+
+def test_error_names_file(tmp_path):
+    path = write(tmp_path, "[optimizer]\nlr = -1.0\n")
+    with pytest.raises(ConfigError) as info:
+        C.load(path)
+    assert str(info.value).startswith(f"{path}: optimizer.lr = -1.0")
+
+
+# ---------------------------------------------------------------- resolve_path
+
+
+def test_resolve_path_with_variable(monkeypatch, tmp_path):
+    monkeypatch.setenv("NERWIN_TEST_DIR", str(tmp_path))
+    cfg = C.defaults()
+    cfg["data"]["train"] = "${NERWIN_TEST_DIR}/eng.train"
+    cfg["data"]["dev"] = "$NERWIN_TEST_DIR/eng.testa"
+    assert C.resolve_path(cfg, "data.train") == tmp_path / "eng.train"
+    assert C.resolve_path(cfg, "data.dev") == tmp_path / "eng.testa"
+
+
+def test_resolve_path_plain_and_home(monkeypatch, tmp_path):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    cfg = C.defaults()
+    assert C.resolve_path(cfg, "data.train") == Path("data/sample/train.conll")
+    cfg["data"]["test"] = "~/x.conll"
+    assert C.resolve_path(cfg, "data.test") == tmp_path / "x.conll"
+
+
+def test_resolve_path_unset_variable(monkeypatch):
+    monkeypatch.delenv("NERWIN_SURELY_UNSET", raising=False)
+    cfg = C.defaults()
+    cfg["data"]["train"] = "${NERWIN_SURELY_UNSET}/eng.train"
+    with pytest.raises(ConfigError) as info:
+        C.resolve_path(cfg, "data.train")
+    msg = str(info.value)
+    assert "environment variable NERWIN_SURELY_UNSET is not set" in msg
+    assert msg.startswith("data.train = '${NERWIN_SURELY_UNSET}/eng.train'")
+
+
+# ---------------------------------------------------------------- dumps / loads
+
+
+def test_dumps_loads_round_trip_defaults():
+    text = C.dumps(C.defaults())
+    assert "[optimizer]\n" in text
+    assert 'name = "adam"' in text
+    assert "hidden = [300, 300]" in text
+    assert "lowercase = true" in text
+    back = C.loads(text)
+    assert back == C.DEFAULTS
+    assert C.dumps(back) == text
+
+
+def test_dumps_loads_round_trip_modified():
+    cfg = C.load(None, ["optimizer.lr=0.01", "model.hidden=[10, 10]", "model.activation=tanh",
+                        "optimizer.eps=1e-12"])
+    cfg["data"]["train"] = 'C:\\data\\"quoted" file.conll'
+    back = C.loads(C.dumps(cfg))
+    assert back == cfg
+    assert back["data"]["train"] == 'C:\\data\\"quoted" file.conll'
+    assert back["optimizer"]["eps"] == 1e-12
+
+
+def test_loads_validates():
+    text = C.dumps(C.defaults()).replace("window = 5", "window = 6")
+    with pytest.raises(ConfigError, match="stored: model.window = 6: expected an odd number"):
+        C.loads(text, "stored")
+
+
+def test_load_does_not_mutate_defaults():
+    before = copy.deepcopy(C.DEFAULTS)
+    C.load(None, ["model.hidden=[1]", "optimizer.lr=0.5"])
+    assert C.DEFAULTS == before

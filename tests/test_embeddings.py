@@ -1,0 +1,165 @@
+"""Reading word-vector text files and normalising lookup keys."""
+
+import gzip
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nerwin.embeddings import Pretrained, load_pretrained, load_text, normalize
+from nerwin.errors import DataError
+
+
+def write(tmp_path, text, name="vectors.txt"):
+    path = tmp_path / name
+    path.write_bytes(text.encode("utf-8") if isinstance(text, str) else text)
+    return path
+
+
+def test_glove_format(tmp_path):
+    path = write(tmp_path, "the 0.1 0.2 0.3\nparis 1 2 3\n, -1.5 0 2e-1\n")
+    p = load_text(path)
+    assert isinstance(p, Pretrained)
+    assert list(p.words) == ["the", "paris", ","]
+    assert p.dim == 3
+    assert p.vectors.shape == (3, 3)
+    assert p.vectors.dtype == np.float32
+    np.testing.assert_allclose(p.vectors, [[0.1, 0.2, 0.3], [1, 2, 3], [-1.5, 0, 0.2]], rtol=1e-6)
+    assert p.source == str(path)
+    assert p.lookup(["paris", "nope", "the"]).tolist() == [1, -1, 0]
+
+
+def test_load_pretrained_by_path(tmp_path):
+    path = write(tmp_path, "a 1 2\n")
+    p = load_pretrained(str(path))
+    assert list(p.words) == ["a"]
+    np.testing.assert_array_equal(p.vectors, [[1, 2]])
+
+
+def test_word2vec_header(tmp_path):
+    path = write(tmp_path, "2 4\nking 1 2 3 4\nqueen 5 6 7 8\n")
+    p = load_text(path)
+    assert list(p.words) == ["king", "queen"]
+    assert p.vectors.shape == (2, 4)
+    np.testing.assert_array_equal(p.vectors[1], [5, 6, 7, 8])
+
+
+def test_crlf_and_blank_lines(tmp_path):
+    path = write(tmp_path, "a 1 2\r\n\r\nb 3 4\r\n")
+    p = load_text(path)
+    assert list(p.words) == ["a", "b"]
+    np.testing.assert_array_equal(p.vectors, [[1, 2], [3, 4]])
+
+
+def test_token_containing_spaces(tmp_path):
+    path = write(tmp_path, "2 3\nnew york 0.5 0.25 1\nthe 1 2 3\n")
+    p = load_text(path)
+    assert list(p.words) == ["new york", "the"]
+    np.testing.assert_array_equal(p.vectors[0], [0.5, 0.25, 1])
+
+
+def test_token_containing_spaces_glove(tmp_path):
+    path = write(tmp_path, "the 1 2\nlos angeles 3 4\n")
+    p = load_text(path)
+    assert list(p.words) == ["the", "los angeles"]
+    np.testing.assert_array_equal(p.vectors[1], [3, 4])
+
+
+def test_wrong_dimension_names_file_and_line(tmp_path):
+    path = write(tmp_path, "a 1 2 3\nb 4 5 6\n\nc 7 8\n")
+    with pytest.raises(DataError) as info:
+        load_text(path)
+    msg = str(info.value)
+    assert msg.startswith(f"{path}:4: ")
+    assert "expected a word and 3 numbers, found 3 fields" in msg
+
+
+def test_wrong_dimension_after_header(tmp_path):
+    path = write(tmp_path, "2 3\na 1 2 3\nb 4 5\n")
+    with pytest.raises(DataError) as info:
+        load_text(path)
+    assert str(info.value).startswith(f"{path}:3: ")
+
+
+def test_non_numeric_value(tmp_path):
+    path = write(tmp_path, "a 1 2\nb x 4\n")
+    with pytest.raises(DataError, match=r":2: expected a word and 2 numbers"):
+        load_text(path)
+
+
+def test_duplicate_word_first_wins(tmp_path):
+    path = write(tmp_path, "a 1 2\nb 3 4\na 5 6\nc 7 8\n")
+    p = load_text(path)
+    assert list(p.words) == ["a", "b", "c"]
+    np.testing.assert_array_equal(p.vectors, [[1, 2], [3, 4], [7, 8]])
+    assert p.lookup(["a"]).tolist() == [0]
+
+
+def test_truncated_word2vec_file(tmp_path):
+    path = write(tmp_path, "3 2\na 1 2\nb 3 4\n")
+    with pytest.raises(DataError) as info:
+        load_text(path)
+    msg = str(info.value)
+    assert str(path) in msg
+    assert "promises 3 vectors, found 2" in msg
+
+
+def test_gzip(tmp_path):
+    path = tmp_path / "vectors.txt.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as f:
+        f.write("1 2\nzürich 0.5 -0.5\n")
+    p = load_text(path)
+    assert list(p.words) == ["zürich"]
+    np.testing.assert_array_equal(p.vectors, [[0.5, -0.5]])
+
+
+def test_bad_gzip(tmp_path):
+    path = write(tmp_path, "a 1 2\n", name="vectors.gz")
+    with pytest.raises(DataError, match="cannot read word vectors"):
+        load_text(path)
+
+
+def test_missing_file(tmp_path):
+    path = tmp_path / "none.txt"
+    with pytest.raises(DataError) as info:
+        load_text(path)
+    assert str(path) in str(info.value) and "no such file" in str(info.value)
+
+
+@pytest.mark.parametrize("text", ["", "\n", "onlyaword\n"])
+def test_empty_or_vectorless_file(tmp_path, text):
+    path = write(tmp_path, text)
+    with pytest.raises(DataError) as info:
+        load_text(path)
+    assert str(info.value).startswith(f"{path}:1: ")
+
+
+def test_header_only(tmp_path):
+    path = write(tmp_path, "0 5\n")
+    with pytest.raises(DataError, match="no vectors found"):
+        load_text(path)
+
+
+def test_invalid_utf8(tmp_path):
+    path = write(tmp_path, b"a 1 2\n\xff 3 4\n")
+    with pytest.raises(DataError, match="cannot read word vectors"):
+        load_text(path)
+
+
+# ---------------------------------------------------------------- normalize
+
+
+def test_normalize():
+    words = ["Paris", "PARIS", "1996", "A1b2", "été", "Paris"]
+    assert normalize(words).tolist() == ["paris", "paris", "1996", "a1b2", "été", "paris"]
+    assert normalize(words, lowercase=False).tolist() == words
+    assert normalize(words, lowercase=True, digits=True).tolist() == ["paris", "paris", "0000", "a0b0", "été", "paris"]
+    assert normalize(words, lowercase=False, digits=True).tolist() == ["Paris", "PARIS", "0000", "A0b0", "été", "Paris"]
+    assert normalize([]).shape == (0,)
+    assert normalize(np.array(["X"], dtype=object)).dtype == object
+
+
+def test_pretrained_lookup_on_hand_made_table():
+    p = Pretrained(pd.Index(["a", "b"]), np.eye(2, dtype=np.float32), "hand")
+    assert p.dim == 2
+    assert p.lookup(np.array(["b", "c", "a"], dtype=object)).tolist() == [1, -1, 0]
