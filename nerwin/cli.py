@@ -155,7 +155,7 @@ def gradcheck(config_path, overrides, seed, tolerance):
     net, n_classes = random_network(config, rng)
     window = config["model"]["window"]
     words, casing, y = random_batch(rng, len(net.params["E"]), len(net.params.get("C", [0])), window, n_classes)
-    hidden = [len(net.params[f"b{l}"]) for l in range(1, net.n_hidden + 1)]
+    hidden = [min(h, 7) for h in config["model"]["hidden"]]
     errors = check_network(net, words, casing, y, seed=seed)
     worst = max(errors.values())
     click.echo(f"gradient check: {config['model']['activation']} activation, {config['loss']['name']} loss, "
@@ -166,6 +166,52 @@ def gradcheck(config_path, overrides, seed, tolerance):
         click.echo(f"nerwin: error: largest relative error {worst:.2e} is above {tolerance:g}", err=True)
         sys.exit(1)
     click.echo(f"all gradients agree (largest relative error {worst:.2e} ≤ {tolerance:g})")
+
+
+@cli.group("config")
+def config_group():
+    """Show or check configs."""
+
+
+@config_group.command("show")
+@config_option
+@set_option
+def config_show(config_path, overrides):
+    """Print the resolved config (defaults, file, overrides) as TOML."""
+    from nerwin import config as cfg
+
+    click.echo(cfg.dumps(cfg.load(config_path, overrides)), nl=False)
+
+
+@config_group.command("check")
+@click.argument("path", type=click.Path(path_type=Path))
+def config_check(path):
+    """Validate a config file; exit 2 with the first problem."""
+    from nerwin import config as cfg
+
+    cfg.load(path)
+    click.echo(f"{path}: ok")
+
+
+@cli.command()
+@click.argument("runs", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--sort", default="best_dev_f1", show_default=True, help="Column to sort by (descending).")
+def compare(runs, sort):
+    """Runs side by side: the config keys that differ and each run's best dev F1.
+
+    RUNS are run folders, or folders searched for runs (default: runs/)."""
+    from nerwin.runs import compare as compare_runs, find_runs
+
+    folders = []
+    for path in runs or [Path("runs")]:
+        found = [path] if (path / "metrics.csv").is_file() else find_runs(path)
+        if not found:
+            raise DataError(f"{path}: no run folders found (expected config.toml and metrics.csv)")
+        folders += found
+    table = compare_runs(folders)
+    if sort in table.columns:
+        table = table.sort_values(sort, ascending=False)
+    click.echo(table.to_string(float_format=lambda v: f"{v:.2f}"))
 
 
 def main():

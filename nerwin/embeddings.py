@@ -19,6 +19,7 @@ import pandas as pd
 from nerwin.errors import DataError, where
 
 GLOVE_PACKAGE = "glove-6b-50d"
+RANDOM = "random"  # no pretrained vectors: every word vector starts random
 _DIGIT = re.compile(r"\d")
 
 
@@ -56,8 +57,11 @@ def normalize(words, lowercase: bool = True, digits: bool = False) -> np.ndarray
     return keys.to_numpy(dtype=object)[inverse]
 
 
-def load_pretrained(source: str, encoding: str = "utf-8") -> Pretrained:
-    """Load vectors by name (``glove-6b-50d``, from the installed package) or by path."""
+def load_pretrained(source: str, encoding: str = "utf-8") -> Pretrained | None:
+    """Load vectors by name (``glove-6b-50d``, from the installed package) or by path;
+    None for ``random``."""
+    if source == RANDOM:
+        return None
     if source == GLOVE_PACKAGE:
         return _load_glove_package()
     return load_text(source, encoding)

@@ -77,7 +77,7 @@ def random_network(config: dict, rng, n_words: int = 12, n_casings: int = 6, wor
     hidden = [min(h, 7) for h in model["hidden"]]
     casing_dim = min(config["embeddings"]["casing_dim"], 3)
     net = WindowNetwork.create(rng, n_words, word_dim, n_casings, casing_dim, model["window"], hidden,
-                               len(labels), init=model["init"], dtype=np.float64,
+                               len(labels), init=model["init"], dtype=np.float64, prelu_init=model["prelu_init"],
                                **network_settings(config, labels))
     for name, theta in net.params.items():
         if name.startswith("b") or name == "c":

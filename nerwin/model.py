@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nerwin.nn.activations import ACTIVATIONS
+from nerwin.nn.activations import ACTIVATIONS, maxout, prelu
 from nerwin.nn.initializers import INITIALIZERS
 from nerwin.nn.layers import SparseRows, dropout, embed, linear, score
 from nerwin.nn.losses import LOSSES
@@ -34,18 +34,20 @@ class WindowNetwork:
 
     def __init__(self, params: dict, activation="relu", loss="softmax", dropout_input=0.0,
                  dropout_hidden=0.0, l2=0.0, l2_biases=False, l2_embeddings=False,
-                 train_words=True, class_weights=None):
+                 finetune="all", frozen_rows=(), class_weights=None, maxout_pieces=2):
         self.params = params
         self.activation, self.loss = activation, loss
         self.dropout_input, self.dropout_hidden = dropout_input, dropout_hidden
         self.l2, self.l2_biases, self.l2_embeddings = l2, l2_biases, l2_embeddings
-        self.train_words = train_words
+        self.finetune = finetune
+        self.frozen_rows = np.asarray(frozen_rows, dtype=np.int64)
+        self.maxout_pieces = maxout_pieces
         self.class_weights = class_weights
 
     # ----------------------------------------------------------------- creation
     @classmethod
     def create(cls, rng, n_words, word_dim, n_casings, casing_dim, window, hidden, n_out,
-               init="he_uniform", dtype=np.float32, word_vectors=None, **settings):
+               init="he_uniform", dtype=np.float32, word_vectors=None, prelu_init=0.25, **settings):
         """Fresh parameters: weights from ``init``, biases zero, E from ``word_vectors``
         where given (rows that are NaN, or all rows if None, get N(0, σ) with σ the
         pretrained vectors' std, or 0.1)."""
@@ -62,13 +64,29 @@ class WindowNetwork:
             params["C"] = (rng.standard_normal((n_casings, casing_dim)) * sigma).astype(dtype)
         n_in = window * (word_dim + casing_dim)
         make = INITIALIZERS[init]
+        activation = settings.get("activation", "relu")
+        pieces = settings.get("maxout_pieces", 2) if activation == "maxout" else 1
         for l, size in enumerate(hidden, start=1):
-            params[f"W{l}"] = make(rng, (size, n_in), dtype)
-            params[f"b{l}"] = np.zeros(size, dtype)
+            params[f"W{l}"] = make(rng, (size * pieces, n_in), dtype)
+            params[f"b{l}"] = np.zeros(size * pieces, dtype)
+            if activation == "prelu":
+                params[f"a{l}"] = np.full(size, prelu_init, dtype)
             n_in = size
         params["U"] = make(rng, (n_out, n_in), dtype).T.copy()
         params["c"] = np.zeros(n_out, dtype)
         return cls(params, **settings)
+
+    def activate(self, Z, layer: int, grads=None):
+        """``h_l = f(z_l)`` for hidden layer ``layer``, as ``(h, backprop)``."""
+        if self.activation == "prelu":
+            return prelu(Z, self.params[f"a{layer}"], grads, f"a{layer}")
+        if self.activation == "maxout":
+            return maxout(Z, self.maxout_pieces)
+        return ACTIVATIONS[self.activation](Z)
+
+    @property
+    def train_words(self) -> bool:
+        return self.finetune != "none"
 
     @property
     def n_hidden(self) -> int:
@@ -97,13 +115,12 @@ class WindowNetwork:
 
     def scores(self, word_ids, case_ids, extra=None, batch_size: int = 8192) -> np.ndarray:
         """Scores S (N, C) for windows, in batches, without keeping anything for backward."""
-        f = ACTIVATIONS[self.activation]
         p = self.params
         out = []
         for start in range(0, len(word_ids), batch_size):
             H, _, _ = self._input(word_ids[start:start + batch_size], case_ids[start:start + batch_size], extra)
             for l in range(1, self.n_hidden + 1):
-                H, _ = f(H @ p[f"W{l}"].T + p[f"b{l}"])
+                H, _ = self.activate(H @ p[f"W{l}"].T + p[f"b{l}"], l)
             out.append(H @ p["U"] + p["c"])
         return np.concatenate(out) if out else np.zeros((0, len(p["c"])), p["c"].dtype)
 
@@ -116,14 +133,13 @@ class WindowNetwork:
         """
         p = self.params
         grads = {k: np.zeros_like(v) for k, v in p.items() if k not in EMBEDDINGS}
-        f = ACTIVATIONS[self.activation]
 
         X, back_words, back_casing = self._input(word_ids, case_ids)
         H, back_drop = dropout(X, self.dropout_input, rng)
         backward = [back_drop]
         for l in range(1, self.n_hidden + 1):
             Z, back_linear = linear(p, grads, f"W{l}", f"b{l}", H)   # z_l = W_l h_{l-1} + b_l
-            H, back_f = f(Z)                                          # h_l = f(z_l)
+            H, back_f = self.activate(Z, l, grads)                    # h_l = f(z_l)
             H, back_drop = dropout(H, self.dropout_hidden, rng)
             backward += [back_linear, back_f, back_drop]
         S, back_score = score(p, grads, "U", "c", H)                 # s = Uᵀ h_L + c
@@ -147,13 +163,19 @@ class WindowNetwork:
                 grads["C"] = back_casing(np.ascontiguousarray(dX[:, :, d:]).reshape(n, -1))
         return loss + self._l2(grads), grads
 
+    def updates(self, grads: dict) -> dict:
+        """The gradients training applies: without the word-vector rows kept frozen
+        (``finetune = "seen"`` freezes the special rows)."""
+        if self.frozen_rows.size and "E" in grads:
+            grads = {**grads, "E": grads["E"].without(self.frozen_rows)}
+        return grads
+
     def _l2(self, grads) -> float:
         """Add λ Σ θ² to the loss and 2λθ to the gradients of the regularised parameters."""
         if not self.l2:
             return 0.0
         penalty = 0.0
         for name, theta in self.params.items():
-            is_bias = name.startswith("b") or name == "c"
             if name in EMBEDDINGS:
                 g = grads.get(name)
                 if not self.l2_embeddings or g is None:
@@ -162,7 +184,8 @@ class WindowNetwork:
                 penalty += float((rows * rows).sum())
                 g.values += 2 * self.l2 * rows
                 continue
-            if is_bias and not self.l2_biases:
+            is_weight = name.startswith("W") or name == "U"   # else a bias or a PReLU slope
+            if not is_weight and not self.l2_biases:
                 continue
             penalty += float((theta * theta).sum())
             grads[name] += 2 * self.l2 * theta

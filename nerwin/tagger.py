@@ -21,7 +21,7 @@ from nerwin.data import Corpus
 from nerwin.embeddings import Pretrained, load_pretrained
 from nerwin.errors import DataError
 from nerwin.files import atomic_write
-from nerwin.features import CASINGS, Vocabulary, Windows
+from nerwin.features import CASINGS, SPECIALS, Vocabulary, Windows
 from nerwin.model import WindowNetwork
 
 FORMAT = "nerwin-model"
@@ -38,8 +38,11 @@ def network_settings(config: dict, labels: T.LabelSet) -> dict:
         activation=config["model"]["activation"], loss=loss["name"],
         dropout_input=reg["dropout_input"], dropout_hidden=reg["dropout_hidden"],
         l2=reg["l2"], l2_biases=reg["l2_biases"], l2_embeddings=reg["l2_embeddings"],
-        train_words=config["embeddings"]["finetune"] != "none",
+        finetune=config["embeddings"]["finetune"],
+        # "seen": only vectors of words seen in training move; <unk>, <s>, </s> stay put
+        frozen_rows=np.arange(len(SPECIALS)) if config["embeddings"]["finetune"] == "seen" else (),
         class_weights=None if loss["o_weight"] == 1.0 else weights,
+        maxout_pieces=config["model"]["maxout_pieces"],
     )
 
 
@@ -57,7 +60,7 @@ class Tagger:
         emb, model = config["embeddings"], config["model"]
         labels = T.LabelSet(train.entity_types(), config["data"]["scheme"])
         vocab = Vocabulary.build(train.words, pretrained, emb["min_count"], emb["lowercase"], emb["normalize_digits"])
-        vectors, dim = None, 50
+        vectors, dim = None, emb["dim"]
         if pretrained is not None:
             dim = pretrained.dim
             rows = pretrained.lookup(vocab.words)
@@ -65,7 +68,8 @@ class Tagger:
             vectors[rows >= 0] = pretrained.vectors[rows[rows >= 0]]
         network = WindowNetwork.create(
             rng, len(vocab), dim, len(CASINGS), emb["casing_dim"], model["window"], model["hidden"],
-            len(labels), init=model["init"], word_vectors=vectors, **network_settings(config, labels),
+            len(labels), init=model["init"], word_vectors=vectors, prelu_init=model["prelu_init"],
+            **network_settings(config, labels),
         )
         return cls(network, vocab, labels, config, pretrained)
 

@@ -124,7 +124,7 @@ def train(config: dict, out=None, quiet: bool = False, log=None) -> Run:
                         f"training diverged: loss is {loss} at epoch {epoch}, batch {b + 1}, learning rate {lr:g}; "
                         f"the last good model is in {out}"
                     )
-                optimizer.step(net.params, grads, lr, {"E": emb_lr * lr / config["optimizer"]["lr"]} if emb_lr else None)
+                optimizer.step(net.params, net.updates(grads), lr, {"E": emb_lr * lr / config["optimizer"]["lr"]} if emb_lr else None)
                 total_loss += loss * len(idx)
                 step += 1
                 bar.update()

@@ -7,7 +7,7 @@ import pytest
 from nerwin import config as cfg
 from nerwin.gradcheck import check_network, random_batch, random_network
 from nerwin.model import WindowNetwork
-from nerwin.nn.activations import ACTIVATIONS
+from nerwin.nn.activations import ACTIVATIONS, PARAMETRIC
 from nerwin.nn.losses import LOSSES
 from nerwin.optim import Adam
 
@@ -22,11 +22,12 @@ def checked(overrides, seed=0, n=8):
     return check_network(net, words, casing, y, seed=seed)
 
 
-@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS) + list(PARAMETRIC))
 @pytest.mark.parametrize("loss", sorted(LOSSES))
 def test_every_gradient_end_to_end(activation, loss):
     errors = checked([f'model.activation="{activation}"', f'loss.name="{loss}"'])
-    assert set(errors) == {"E", "C", "W1", "b1", "W2", "b2", "U", "c"}
+    slopes = {"a1", "a2"} if activation == "prelu" else set()
+    assert set(errors) == {"E", "C", "W1", "b1", "W2", "b2", "U", "c"} | slopes
     assert max(errors.values()) < TOLERANCE, errors
 
 
@@ -38,6 +39,9 @@ def test_every_gradient_end_to_end(activation, loss):
     ["model.hidden=[6]", "model.window=3"],
     ["model.hidden=[5, 4, 3]"],
     ["embeddings.casing_dim=0"],
+    ['embeddings.finetune="seen"'],
+    ['model.activation="maxout"', "model.maxout_pieces=3", "regularization.dropout_hidden=0.3"],
+    ['model.activation="prelu"', "regularization.l2=0.1", "regularization.l2_biases=true"],
     ['data.scheme="iob2"', 'model.init="xavier_uniform"'],
 ])
 def test_gradients_with_switches(overrides):
@@ -88,7 +92,7 @@ def test_one_hidden_layer_one_score_is_the_lecture_neuron():
 
 def test_frozen_embeddings_are_neither_differentiated_nor_changed():
     rng = np.random.default_rng(4)
-    net = WindowNetwork.create(rng, 30, 4, 6, 2, 5, [8, 8], 5, train_words=False)
+    net = WindowNetwork.create(rng, 30, 4, 6, 2, 5, [8, 8], 5, finetune="none")
     E0 = net.params["E"].copy()
     words, casing, y = random_batch(rng, 30, 6, 5, 5, n=32)
     opt = Adam()
@@ -123,3 +127,39 @@ def test_training_steps_lower_the_loss():
         _, grads = net.loss_and_grads(words, casing, y)
         opt.step(net.params, grads, 0.01)
     assert net.loss_and_grads(words, casing, y)[0] < first / 5
+
+
+def test_maxout_takes_the_best_of_k_pieces():
+    from nerwin.nn.activations import maxout
+    z = np.array([[1.0, 3.0, -2.0, -5.0, 0.5, 4.0]])   # 2 units x 3 pieces
+    h, back = maxout(z, 3)
+    np.testing.assert_array_equal(h, [[3.0, 4.0]])
+    np.testing.assert_array_equal(back(np.array([[10.0, 20.0]])), [[0, 10.0, 0, 0, 0, 20.0]])
+
+
+def test_prelu_learns_its_slope():
+    from nerwin.nn.activations import prelu
+    z = np.array([[-2.0, 3.0], [-1.0, -4.0]])
+    a = np.array([0.25, 0.5])
+    grads = {"a": np.zeros(2)}
+    h, back = prelu(z, a, grads, "a")
+    np.testing.assert_allclose(h, [[-0.5, 3.0], [-0.25, -2.0]])
+    dz = back(np.ones_like(z))
+    np.testing.assert_allclose(dz, [[0.25, 1.0], [0.25, 0.5]])
+    np.testing.assert_allclose(grads["a"], [-3.0, -4.0])   # Σ_n min(z, 0)
+
+
+def test_seen_mode_freezes_the_special_rows():
+    rng = np.random.default_rng(8)
+    net = WindowNetwork.create(rng, 30, 4, 6, 2, 5, [8], 5, finetune="seen", frozen_rows=[0, 1, 2])
+    E0 = net.params["E"].copy()
+    words, casing, y = random_batch(rng, 30, 6, 5, 5, n=64)
+    words[:, 0] = 1                                   # <s> in every window
+    opt = Adam()
+    for _ in range(3):
+        _, grads = net.loss_and_grads(words, casing, y, rng)
+        assert 1 in grads["E"].rows                   # the true gradient reaches it ...
+        opt.step(net.params, net.updates(grads), 0.01)
+    np.testing.assert_array_equal(net.params["E"][:3], E0[:3])   # ... but it is not applied
+    moved = np.flatnonzero(np.any(net.params["E"] != E0, axis=1))
+    assert set(moved) == set(np.unique(words)) - {0, 1, 2}

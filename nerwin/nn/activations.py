@@ -50,6 +50,38 @@ def elu(z, alpha=1.0):
     return h, lambda dh: dh * np.where(z > 0, 1.0, neg + alpha).astype(z.dtype)
 
 
+def prelu(z, slope, grads=None, name=None):
+    """Parametric ReLU: z for z > 0, else a·z with one learned slope a per unit.
+
+    ``backprop`` adds ∂J/∂a = Σ_n dh ∘ min(z, 0) into ``grads[name]``.
+    """
+    neg = z < 0
+    h = np.where(neg, slope * z, z)
+
+    def backprop(dh):
+        if grads is not None:
+            grads[name] += (dh * np.where(neg, z, 0)).sum(axis=0)
+        return dh * np.where(neg, slope, 1).astype(z.dtype)
+
+    return h, backprop
+
+
+def maxout(z, pieces):
+    """Maxout: z (N, H·k) holds k pieces per unit (unit j: columns j·k .. j·k + k-1);
+    h_j = max of its pieces. The gradient flows to the winning piece only."""
+    n, hk = z.shape
+    zk = z.reshape(n, hk // pieces, pieces)
+    win = zk.argmax(axis=2)[:, :, None]
+    h = np.take_along_axis(zk, win, axis=2)[:, :, 0]
+
+    def backprop(dh):
+        dz = np.zeros_like(zk)
+        np.put_along_axis(dz, win, dh[:, :, None], axis=2)
+        return dz.reshape(n, hk)
+
+    return h, backprop
+
+
 ACTIVATIONS = {
     "sigmoid": sigmoid,
     "tanh": tanh,
@@ -58,3 +90,4 @@ ACTIVATIONS = {
     "leaky_relu": leaky_relu,
     "elu": elu,
 }
+PARAMETRIC = ("prelu", "maxout")  # built by the model: they need its parameters or shapes

@@ -56,6 +56,11 @@ class SparseRows:
         dense[self.rows] = self.values
         return dense
 
+    def without(self, rows) -> "SparseRows":
+        """The same gradient with the given rows left out (rows kept frozen)."""
+        keep = ~np.isin(self.rows, rows)
+        return SparseRows(self.rows[keep], self.values[keep])
+
     def __iadd__(self, other: "SparseRows") -> "SparseRows":
         return scatter_rows(np.concatenate([self.rows, other.rows]),
                             np.concatenate([self.values, other.values]))
