@@ -51,14 +51,27 @@ model_option = click.option("--model", required=True, type=click.Path(path_type=
 @config_option
 @set_option
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Run folder (default runs/NAME-TIME).")
+@click.option("--resume", type=click.Path(file_okay=False, path_type=Path),
+              help="Continue the run in this folder from its checkpoint (same config and data).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or per-epoch lines.")
-def train(config_path, overrides, out, quiet):
-    """Train a tagger; keep the best model by dev F1 in the run folder."""
+def train(config_path, overrides, out, resume, quiet):
+    """Train a tagger; keep the best model by dev F1 in the run folder.
+
+    Ctrl-C or SIGTERM finishes the current step, saves a checkpoint and says how to resume."""
     from nerwin import config as cfg
     from nerwin.train import default_run_dir, train as run_training
 
-    config = cfg.load(config_path, overrides)
-    run = run_training(config, out or default_run_dir(config_path), quiet=quiet)
+    if resume:
+        if out and out != resume:
+            raise click.UsageError("--resume continues in its own folder; leave out --out")
+        saved = resume / "config.toml"
+        if not saved.is_file():
+            raise DataError(f"{resume}: not a run folder (no config.toml)")
+        config = cfg.load(config_path or saved, overrides)
+        run = run_training(config, resume, quiet=quiet, resume=True)
+    else:
+        config = cfg.load(config_path, overrides)
+        run = run_training(config, out or default_run_dir(config_path), quiet=quiet)
     click.echo(f"{run.path}\tbest dev F1 {run.best_f1:.2f} (epoch {run.best_epoch})")
 
 

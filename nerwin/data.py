@@ -6,15 +6,17 @@ the sentence lengths, so that later stages work on whole corpora as arrays.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from nerwin import tags as T
-from nerwin.errors import DataError, where
+from nerwin.errors import DataError, shorten, where
 
 DOCSTART = "-DOCSTART-"
+_COLUMNS = re.compile(r"[ \t]+")  # columns are separated by spaces and tabs only
 
 
 @dataclass
@@ -23,6 +25,8 @@ class Corpus:
 
     ``words`` (n,) and ``tags`` (n,) hold every token in order, ``lengths`` (m,) each
     sentence's length; ``lines`` (n,) the 1-based line number of each token in ``path``.
+    ``repairs`` counts the ill-formed tags (such as ``O I-PER`` in IOB2) that had to be read
+    the way the CoNLL scorer reads them (:func:`nerwin.tags.ill_formed`).
     """
 
     words: np.ndarray
@@ -31,6 +35,7 @@ class Corpus:
     lines: np.ndarray | None = None
     path: str = "<memory>"
     scheme: str | None = None  # the scheme the tags were written in
+    repairs: int = 0
     _spans: dict = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -39,8 +44,7 @@ class Corpus:
         words = np.array([w for s in sentences for w in s], dtype=object)
         flat = None if tags is None else np.array([t for s in tags for t in s], dtype=object)
         corpus = cls(words, lengths, flat, None, path)
-        if flat is not None:
-            corpus.scheme = corpus.detect_scheme()
+        corpus._read_tags()
         return corpus
 
     def __len__(self) -> int:
@@ -77,6 +81,36 @@ class Corpus:
         prefix, type_, _ = self.parse_tags()
         return T.detect(prefix, type_, self.first)
 
+    def ill_formed(self) -> np.ndarray:
+        """True on each token whose tag is ill-formed in the corpus's scheme (see
+        :func:`nerwin.tags.ill_formed`); all False without tags."""
+        if self.tags is None:
+            return np.zeros(self.n_tokens, bool)
+        prefix, type_, _ = self.parse_tags()
+        return T.ill_formed(prefix, type_, self.first, self.scheme or T.detect(prefix, type_, self.first))
+
+    def repair_warning(self) -> str | None:
+        """One line saying how many ill-formed tags were repaired and where the first is;
+        None when there were none."""
+        bad = np.flatnonzero(self.ill_formed())
+        if not len(bad):
+            return None
+        k = int(bad[0])
+        at = where(self.path, None if self.lines is None else int(self.lines[k]))
+        before = "sentence start" if self.first[k] else shorten(self.tags[k - 1])
+        return (f"{self.path}: {len(bad)} ill-formed {self.scheme} tag{'s' if len(bad) > 1 else ''} "
+                f"read as the CoNLL scorer reads them (first at {at}: {shorten(self.tags[k])} "
+                f"after {before})")
+
+    def _read_tags(self) -> None:
+        """Validate every tag, detect the scheme and count the repairs."""
+        if self.tags is None:
+            return
+        prefix, type_, _ = self.parse_tags()
+        first = self.first
+        self.scheme = T.detect(prefix, type_, first)
+        self.repairs = int(np.count_nonzero(T.ill_formed(prefix, type_, first, self.scheme)))
+
     def spans(self, types=None) -> tuple[T.Spans, list[str]]:
         """Gold entity spans and the type names their labels index."""
         prefix, type_, types = self.parse_tags(types)
@@ -93,15 +127,22 @@ class Corpus:
         lengths = self.lengths[ids]
         token_ids = np.concatenate([np.arange(off[i], off[i + 1]) for i in ids]) if len(ids) else np.zeros(0, np.int64)
         pick = lambda a: None if a is None else a[token_ids]
-        return Corpus(self.words[token_ids], lengths, pick(self.tags), pick(self.lines), self.path, self.scheme)
+        sub = Corpus(self.words[token_ids], lengths, pick(self.tags), pick(self.lines), self.path, self.scheme)
+        if sub.tags is not None:
+            sub.repairs = int(np.count_nonzero(sub.ill_formed()))
+        return sub
 
 
 def read_conll(path, require_tags: bool = True, encoding: str = "utf-8") -> Corpus:
-    """Read a CoNLL file: whitespace-separated columns, the word first and the tag last.
+    """Read a CoNLL file: columns separated by spaces or tabs, the word first and the tag last.
 
-    Blank lines end sentences; ``-DOCSTART-`` lines are skipped; CRLF, a UTF-8 BOM and
-    trailing whitespace are tolerated. Every token line must have the same number of
-    columns. Errors name the file and line.
+    Only spaces and tabs separate columns, so a token may hold other characters that Unicode
+    calls spaces (U+00A0 no-break space stays part of its word). Lines end with LF, CRLF or
+    CR; a line of nothing but whitespace is blank, and blank lines end sentences (several
+    in a row are one break); ``-DOCSTART-`` lines are skipped; a UTF-8 BOM, leading and
+    trailing spaces and tabs, and a missing final newline are tolerated. Every token line
+    must have the same number of columns. Tags are validated, their scheme detected and
+    ill-formed sequences counted in :attr:`Corpus.repairs`. Errors name the file and line.
     """
     path = Path(path)
     try:
@@ -115,10 +156,16 @@ def read_conll(path, require_tags: bool = True, encoding: str = "utf-8") -> Corp
     text = _decode(raw, path, encoding)
 
     words, tags, lines, lengths = [], [], [], []
-    n_cols, n_cols_line, length = None, None, 0
-    for number, line in enumerate(text.split("\n"), start=1):
-        fields = line.split()
-        if not fields or fields[0] == DOCSTART:
+    n_cols, n_cols_line, length, docstarts = None, None, 0, 0
+    for number, line in enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), start=1):
+        if not line or line.isspace():
+            fields = None
+        else:
+            fields = _COLUMNS.split(line.strip(" \t"))
+            if fields[0] == DOCSTART:
+                docstarts += 1
+                fields = None
+        if fields is None:
             if length:
                 lengths.append(length)
                 length = 0
@@ -141,7 +188,8 @@ def read_conll(path, require_tags: bool = True, encoding: str = "utf-8") -> Corp
     if length:
         lengths.append(length)
     if not lengths:
-        raise DataError(f"{path}: no sentences found (expected CoNLL lines 'word ... tag')")
+        what = "only -DOCSTART- lines" if docstarts else ("only blank lines" if text.strip() else "the file is empty")
+        raise DataError(f"{path}: no sentences found ({what}; expected CoNLL lines 'word ... tag')")
 
     corpus = Corpus(
         np.array(words, dtype=object),
@@ -150,8 +198,7 @@ def read_conll(path, require_tags: bool = True, encoding: str = "utf-8") -> Corp
         np.array(lines, dtype=np.int64),
         str(path),
     )
-    if corpus.tags is not None:
-        corpus.scheme = corpus.detect_scheme()  # also validates every tag
+    corpus._read_tags()  # also validates every tag
     return corpus
 
 
@@ -159,10 +206,11 @@ def _decode(raw: bytes, path, encoding: str) -> str:
     try:
         text = raw.decode(encoding)
     except UnicodeDecodeError as e:
-        line = raw.count(b"\n", 0, e.start) + 1
+        head = raw[: e.start].replace(b"\r\n", b"\n")
+        line = head.count(b"\n") + head.count(b"\r") + 1
         raise DataError(
             f"{where(path, line)}: byte {e.start} (0x{raw[e.start]:02x}) is not valid {encoding}; "
-            "choose the file's encoding with --encoding"
+            "give the file's encoding (--encoding, or data.encoding in a config)"
         ) from None
     except LookupError:
         raise DataError(f"unknown encoding {encoding!r}") from None

@@ -22,3 +22,10 @@ class ConfigError(NerwinError):
 def where(path, line=None) -> str:
     """``file:line`` prefix for messages."""
     return f"{path}:{line}" if line is not None else f"{path}"
+
+
+def shorten(text, width: int = 40) -> str:
+    """``repr`` of a piece of the input for a message, cut to about ``width`` characters
+    (a 10 MB field must not become a 10 MB message)."""
+    text = str(text)
+    return repr(text) if len(text) <= width else repr(text[:width]) + f"… ({len(text)} characters)"

@@ -21,6 +21,18 @@ class Optimizer:
         self.state: dict[str, dict[str, np.ndarray]] = {}
         self.t = 0
 
+    def state_arrays(self) -> dict:
+        """Every state array as ``{"name/slot": array}`` (for checkpoints)."""
+        return {f"{name}/{slot}": a for name, slots in self.state.items() for slot, a in slots.items()}
+
+    def load_state_arrays(self, arrays: dict, t: int) -> None:
+        """Restore what :meth:`state_arrays` returned, and the step count ``t``."""
+        self.t = t
+        self.state = {}
+        for key, a in arrays.items():
+            name, slot = key.rsplit("/", 1)
+            self.state.setdefault(name, {})[slot] = np.array(a)
+
     def _slot(self, name, slot, like):
         return self.state.setdefault(name, {}).setdefault(slot, np.zeros_like(like))
 

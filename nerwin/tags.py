@@ -10,7 +10,8 @@ read the way the CoNLL scorer ``conlleval`` reads them, so ill-formed sequences 
 * every other non-O token **starts** an entity, which runs over the continuing tokens.
 
 For IOB1 and IOB2 this is exactly conlleval's ``startOfChunk``/``endOfChunk``; for IOBES
-it also ends an entity after E and S.
+it also ends an entity after E and S. :func:`ill_formed` marks the tags this reading had
+to repair, so that a corpus can say how many there were.
 """
 
 from __future__ import annotations
@@ -20,12 +21,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nerwin.errors import DataError, where
+from nerwin.errors import DataError, shorten, where
 
 SCHEMES = ("iob1", "iob2", "iobes")
 O, B, I, E, S = range(5)  # prefix codes
 PREFIX_CODES = {"B": B, "I": I, "E": E, "S": S}
-_TAG = re.compile(r"^(?:O|([BIES])-(\S+))$")
+_TAG = re.compile(r"O|([BIES])-(\S+)")
 
 
 @dataclass(frozen=True)
@@ -54,11 +55,11 @@ def parse(tags, types: list[str] | None = None, path=None, lines=None):
     u_prefix = np.zeros(len(uniq), np.int8)
     u_type = np.full(len(uniq), -1, np.int32)
     for k, tag in enumerate(uniq):  # loops over the few distinct tags, not the tokens
-        m = _TAG.match(tag)
+        m = _TAG.fullmatch(tag)
         if m is None:
             at = lines[int(np.flatnonzero(inverse == k)[0])] if lines is not None else None
             raise DataError(
-                f"{where(path or '<tags>', at)}: unknown tag {tag!r}: expected O or a "
+                f"{where(path or '<tags>', at)}: unknown tag {shorten(tag)}: expected O or a "
                 "B-, I-, E- or S- prefix followed by a type, like B-PER"
             )
         if m.group(1):
@@ -76,15 +77,15 @@ def _previous(a: np.ndarray, fill) -> np.ndarray:
     return out
 
 
+def _after_same_type(prefix: np.ndarray, type_: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """True where the previous token, in the same sentence, is B or I of the same type."""
+    prev_p, prev_t = _previous(prefix, O), _previous(type_, -1)
+    return ((prev_p == B) | (prev_p == I)) & (prev_t == type_) & ~first
+
+
 def continues(prefix: np.ndarray, type_: np.ndarray, first: np.ndarray) -> np.ndarray:
     """True where a token continues the entity of the token before it."""
-    prev_p, prev_t = _previous(prefix, O), _previous(type_, -1)
-    return (
-        ((prefix == I) | (prefix == E))
-        & ((prev_p == B) | (prev_p == I))
-        & (prev_t == type_)
-        & ~first
-    )
+    return ((prefix == I) | (prefix == E)) & _after_same_type(prefix, type_, first)
 
 
 def spans(prefix: np.ndarray, type_: np.ndarray, first: np.ndarray) -> Spans:
@@ -97,14 +98,37 @@ def spans(prefix: np.ndarray, type_: np.ndarray, first: np.ndarray) -> Spans:
 
 
 def detect(prefix: np.ndarray, type_: np.ndarray, first: np.ndarray) -> str:
-    """The scheme a tag sequence is written in: iobes if E or S occurs, iob1 if an entity
-    starts with I, else iob2 (also for a corpus without entities)."""
+    """The scheme a tag sequence is written in.
+
+    iobes if E or S occurs. Otherwise iob1 if entities start with I at least as often as
+    with a B that does not follow an entity of its type (IOB1 writes B only between two
+    touching entities of one type; IOB2 starts every entity with B), else iob2 (also for a
+    corpus without entities). So an IOB2 file with a few ``O I-PER`` slips stays iob2, and
+    those slips are counted by :func:`ill_formed`."""
     if np.any((prefix == E) | (prefix == S)):
         return "iobes"
+    i_starts = np.count_nonzero((prefix == I) & ~continues(prefix, type_, first))
+    b_opens = np.count_nonzero((prefix == B) & ~_after_same_type(prefix, type_, first))
+    return "iob1" if i_starts and i_starts >= b_opens else "iob2"
+
+
+def ill_formed(prefix: np.ndarray, type_: np.ndarray, first: np.ndarray, scheme: str) -> np.ndarray:
+    """True on each tag that :func:`spans` had to repair to read the sequence as ``scheme``:
+
+    * iob2 and iobes: an I or E that does not continue an entity (after O, after another
+      type, after E or S, at a sentence start), read as starting a new entity;
+    * iobes also: a B or I that the next token does not continue (no closing E), read as
+      ending its entity there;
+    * iob1: none (an I after O or after another type is how IOB1 starts an entity).
+    """
+    if scheme == "iob1":
+        return np.zeros(len(prefix), bool)
     cont = continues(prefix, type_, first)
-    if np.any((prefix == I) & ~cont):
-        return "iob1"
-    return "iob2"
+    bad = ((prefix == I) | (prefix == E)) & ~cont
+    if scheme == "iobes":
+        next_cont = np.append(cont[1:], False)
+        bad |= ((prefix == B) | (prefix == I)) & ~next_cont
+    return bad
 
 
 def encode(sp: Spans, n: int, scheme: str, first=None) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,127 @@
+"""Faults: interrupted training resumes bit for bit, signals leave a checkpoint, a killed
+save never damages the previous model, divergence and unwritable folders are clear errors."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from nerwin import config as cfg
+from nerwin.cli import cli
+from nerwin.errors import DataError
+from nerwin.tagger import Tagger
+from nerwin.train import CHECKPOINT, Interrupted, train
+
+from conftest import ROOT, SAMPLE
+
+SAMPLE_DATA = [f'data.train="{SAMPLE / "train.conll"}"', f'data.dev="{SAMPLE / "dev.conll"}"']
+SMALL = SAMPLE_DATA + ["train.epochs=3", "model.hidden=[40, 30]", "regularization.dropout_hidden=0.3",
+                       "regularization.dropout_input=0.1"]
+
+
+def assert_same_params(a, b):
+    assert a.keys() == b.keys()
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    return train(cfg.load(None, SMALL), tmp_path_factory.mktemp("full") / "run", quiet=True)
+
+
+@pytest.mark.parametrize("stop_after", [1, 23, 24, 40, 69])   # 23 batches an epoch
+def test_resumed_run_equals_uninterrupted_run(uninterrupted, stop_after, tmp_path):
+    config = cfg.load(None, SMALL)
+    with pytest.raises(Interrupted, match="resume with"):
+        train(config, tmp_path / "run", quiet=True, stop_after_steps=stop_after)
+    assert (tmp_path / "run" / CHECKPOINT).is_file()
+    resumed = train(config, tmp_path / "run", quiet=True, resume=True)
+    assert_same_params(uninterrupted.tagger.network.params, resumed.tagger.network.params)
+    cols = ["epoch", "loss", "dev_f1"]
+    assert resumed.history[cols].equals(uninterrupted.history[cols])
+
+
+def test_resume_refuses_a_changed_config_or_data(tmp_path):
+    config = cfg.load(None, SMALL)
+    with pytest.raises(Interrupted):
+        train(config, tmp_path / "run", quiet=True, stop_after_steps=5)
+    changed = cfg.load(None, SMALL + ["optimizer.lr=0.002"])
+    with pytest.raises(DataError, match="config changed"):
+        train(changed, tmp_path / "run", quiet=True, resume=True)
+    copy = tmp_path / "train.conll"
+    copy.write_text((SAMPLE / "train.conll").read_text())
+    on_copy = cfg.load(None, SMALL + [f'data.train="{copy}"'])
+    with pytest.raises(Interrupted):
+        train(on_copy, tmp_path / "run2", quiet=True, stop_after_steps=5)
+    copy.write_text((SAMPLE / "train.conll").read_text() + "Extra B-PER\n\n")
+    with pytest.raises(DataError, match="data.train file changed"):
+        train(on_copy, tmp_path / "run2", quiet=True, resume=True)
+
+
+def test_resume_without_checkpoint_is_a_clear_error(tmp_path):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "config.toml").write_text(cfg.dumps(cfg.load(None, SMALL)))
+    result = CliRunner().invoke(cli, ["train", "--resume", str(tmp_path / "run")])
+    assert result.exit_code == 1 and "no checkpoint to resume from" in result.output
+
+
+def nerwin_process(*args):
+    return subprocess.Popen([sys.executable, "-m", "nerwin", *map(str, args)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=ROOT)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_signal_saves_a_checkpoint_and_says_how_to_resume(sig, uninterrupted, tmp_path):
+    run = tmp_path / "run"
+    sets = sum((["--set", s] for s in SMALL + ["train.epochs=200"]), [])
+    proc = nerwin_process("train", *sets, "--out", run)
+    for line in proc.stderr:                     # wait until the loop runs
+        if line.startswith("epoch"):
+            break
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "checkpoint saved" in err and f"nerwin train --resume {run}" in err
+    assert "Traceback" not in err
+    result = CliRunner().invoke(cli, ["train", "--resume", str(run), "--set", "train.epochs=201", "--quiet"])
+    assert result.exit_code == 1 and "config changed" in result.output
+
+
+def test_killed_save_leaves_the_previous_model_intact(sample_run, tmp_path):
+    """kill -9 a process that keeps saving over a model: what is on disk always loads."""
+    target = tmp_path / "model.npz"
+    target.write_bytes((sample_run / "model.npz").read_bytes())
+    code = (f"from nerwin.tagger import Tagger\nt = Tagger.load({str(sample_run)!r})\n"
+            f"print('ready', flush=True)\nwhile True:\n    t.save({str(target)!r})\n")
+    for delay in (0.05, 0.2, 0.5):
+        proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+        assert proc.stdout.readline().strip() == "ready"
+        time.sleep(delay)
+        proc.kill()
+        proc.wait()
+        Tagger.load(target)                       # loads: never half-written
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name != "model.npz"]
+    assert all(name.startswith(".model.npz.") and name.endswith(".tmp") for name in leftovers)
+
+
+def test_divergence_stops_and_keeps_the_last_good_model(tmp_path):
+    config = cfg.load(None, SAMPLE_DATA + ["train.epochs=3", 'optimizer.name="sgd"', "optimizer.lr=1e30",
+                                           "optimizer.clip_norm=0.0"])
+    with pytest.raises(DataError, match=r"training diverged: loss is .* at epoch 1, batch \d+, learning rate 1e\+30"):
+        train(config, tmp_path / "run", quiet=True)
+    assert not (tmp_path / "run" / "model.npz").exists()
+
+
+def test_unwritable_run_folder_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = CliRunner().invoke(cli, ["train", *sum((["--set", s] for s in SMALL), []), "--out", str(blocker / "run")])
+    assert result.exit_code == 1
+    assert f"{blocker / 'run'}: cannot create the run folder" in result.output
+    assert "Traceback" not in result.output
