@@ -101,7 +101,8 @@ class WindowNetwork:
 
     # ------------------------------------------------------------------ forward
     def _input(self, word_ids, case_ids, extra=None):
-        """The windows x (N, w(d+k)) and the two embedding backprops."""
+        """The windows x (N, w·d + w·k): the w word vectors, then the w casing vectors;
+        and the two embedding backprops."""
         E = self.params["E"]
         if extra is not None and extra.size:
             E = np.vstack([E, extra.astype(E.dtype)])
@@ -109,9 +110,7 @@ class WindowNetwork:
         if "C" not in self.params:
             return Xw, back_words, None
         Xc, back_casing = embed(self.params["C"], case_ids)
-        n, w = word_ids.shape
-        X = np.concatenate([Xw.reshape(n, w, -1), Xc.reshape(n, w, -1)], axis=2).reshape(n, -1)
-        return X, back_words, back_casing
+        return np.concatenate([Xw, Xc], axis=1), back_words, back_casing
 
     def scores(self, word_ids, case_ids, extra=None, batch_size: int = 8192) -> np.ndarray:
         """Scores S (N, C) for windows, in batches, without keeping anything for backward."""
@@ -132,11 +131,11 @@ class WindowNetwork:
         computed only when ``train_words`` is set.
         """
         p = self.params
-        grads = {k: np.zeros_like(v) for k, v in p.items() if k not in EMBEDDINGS}
+        grads = {}
 
         X, back_words, back_casing = self._input(word_ids, case_ids)
-        H, back_drop = dropout(X, self.dropout_input, rng)
-        backward = [back_drop]
+        H, back_input_drop = dropout(X, self.dropout_input, rng)
+        backward = []
         for l in range(1, self.n_hidden + 1):
             Z, back_linear = linear(p, grads, f"W{l}", f"b{l}", H)   # z_l = W_l h_{l-1} + b_l
             H, back_f = self.activate(Z, l, grads)                    # h_l = f(z_l)
@@ -145,22 +144,21 @@ class WindowNetwork:
         S, back_score = score(p, grads, "U", "c", H)                 # s = Uᵀ h_L + c
         loss, delta = LOSSES[self.loss](S, y, self.class_weights)
 
-        need_input = self.train_words or back_casing is not None
-        delta = back_score(delta)
-        for back in reversed(backward[1:]):
-            if back is backward[1]:                                   # W1: the bottom layer
-                delta = back(delta, need_input_grad=need_input)
-            else:
-                delta = back(delta)
-        if need_input:
-            dX = backward[0](delta)                                  # ∂J/∂x, (N, w(d+k))
-            n, w = word_ids.shape
-            d = p["E"].shape[1]
-            dX = dX.reshape(n, w, -1)
+        delta = back_score(delta)                                     # U δ_s
+        for back in reversed(backward[1:]):                           # down to δ_1
+            delta = back(delta)
+        # ∂J/∂x = W1ᵀ δ_1, only for the columns whose vectors train
+        wd = word_ids.shape[1] * p["E"].shape[1]
+        columns = None if self.train_words else (slice(wd, None) if back_casing else False)
+        dX = backward[0](delta, columns)
+        if dX is not None:
+            dX = back_input_drop(dX, columns)
             if self.train_words:
-                grads["E"] = back_words(np.ascontiguousarray(dX[:, :, :d]).reshape(n, -1))
-            if back_casing is not None:
-                grads["C"] = back_casing(np.ascontiguousarray(dX[:, :, d:]).reshape(n, -1))
+                grads["E"] = back_words(dX[:, :wd])
+                if back_casing:
+                    grads["C"] = back_casing(dX[:, wd:])
+            else:
+                grads["C"] = back_casing(dX)
         return loss + self._l2(grads), grads
 
     def updates(self, grads: dict) -> dict:

@@ -23,7 +23,8 @@ class Optimizer:
 
     def state_arrays(self) -> dict:
         """Every state array as ``{"name/slot": array}`` (for checkpoints)."""
-        return {f"{name}/{slot}": a for name, slots in self.state.items() for slot, a in slots.items()}
+        return {f"{name}/{slot}": a for name, slots in self.state.items() for slot, a in slots.items()
+                if slot != "scratch"}
 
     def load_state_arrays(self, arrays: dict, t: int) -> None:
         """Restore what :meth:`state_arrays` returned, and the step count ``t``."""
@@ -134,17 +135,36 @@ class Adam(Optimizer):
 
     def update(self, name, theta, g, lr, rows):
         m_all, v_all = self._slot(name, "m", theta), self._slot(name, "v", theta)
-        m = self.beta1 * _at(m_all, rows) + (1 - self.beta1) * g
-        v = self.beta2 * _at(v_all, rows) + (1 - self.beta2) * g * g
-        _put(m_all, rows, m)
-        _put(v_all, rows, v)
-        m_hat = m / (1 - self.beta1 ** self.t)
-        v_hat = v / (1 - self.beta2 ** self.t)
-        old = _at(theta, rows)
-        new = old - lr * m_hat / (np.sqrt(v_hat) + self.eps)
+        b1, b2 = self.beta1, self.beta2
+        step_size = lr / (1 - b1 ** self.t)                 # η / (1 - β1ᵗ)
+        v_scale = 1.0 / np.sqrt(1 - b2 ** self.t)           # √v̂ = √v / √(1 - β2ᵗ)
+        if rows is not None:  # sparse rows: the same rule on gathered copies, put back
+            m = b1 * m_all[rows] + (1 - b1) * g
+            v = b2 * v_all[rows] + (1 - b2) * g * g
+            m_all[rows], v_all[rows] = m, v
+            old = theta[rows]
+            new = old - step_size * m / (np.sqrt(v) * v_scale + self.eps)
+            if self.weight_decay:
+                new -= lr * self.weight_decay * old
+            theta[rows] = new
+            return
+        # dense: in place, one scratch buffer, no temporaries
+        s = self._slot(name, "scratch", theta)
+        np.multiply(g, 1 - b1, out=s)
+        m_all *= b1
+        m_all += s
+        np.multiply(g, g, out=s)
+        s *= 1 - b2
+        v_all *= b2
+        v_all += s
+        np.sqrt(v_all, out=s)
+        s *= v_scale
+        s += self.eps
+        np.divide(m_all, s, out=s)
+        s *= step_size
         if self.weight_decay:
-            new -= lr * self.weight_decay * old
-        _put(theta, rows, new)
+            theta *= 1 - lr * self.weight_decay
+        theta -= s
 
 
 OPTIMIZERS = {

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from nerwin.nn.layers import accumulate
+
 
 def sigmoid(z):
     """σ(z) = 1 / (1 + e^-z); σ'(z) = σ(z)(1 - σ(z))."""
@@ -60,7 +62,7 @@ def prelu(z, slope, grads=None, name=None):
 
     def backprop(dh):
         if grads is not None:
-            grads[name] += (dh * np.where(neg, z, 0)).sum(axis=0)
+            accumulate(grads, name, (dh * np.where(neg, z, 0)).sum(axis=0))
         return dh * np.where(neg, slope, 1).astype(z.dtype)
 
     return h, backprop

@@ -16,29 +16,54 @@ from dataclasses import dataclass
 import numpy as np
 
 
+def accumulate(grads: dict, name: str, value) -> None:
+    """``grads[name] += value``, where an absent gradient counts as zero (no zero-filled
+    buffer to allocate and add to)."""
+    if name in grads:
+        grads[name] += value
+    else:
+        grads[name] = value
+
+
 def linear(params, grads, W: str, b: str, X):
-    """``Z = X Wᵀ + b`` with parameters named ``W``, ``b`` in ``params``/``grads``."""
+    """``Z = X Wᵀ + b`` with parameters named ``W``, ``b`` in ``params``/``grads``.
+
+    ``backprop(delta, columns)`` returns the signal for the input columns asked for: all
+    (None), a slice of them, or none (False) — so a frozen input costs no matrix product.
+    """
     Wm = params[W]
     Z = X @ Wm.T
     Z += params[b]
 
-    def backprop(delta, need_input_grad: bool = True):
-        grads[W] += delta.T @ X
-        grads[b] += delta.sum(axis=0)
-        return delta @ Wm if need_input_grad else None
+    def backprop(delta, columns=None):
+        accumulate(grads, W, delta.T @ X)
+        accumulate(grads, b, delta.sum(axis=0))
+        if columns is False:
+            return None
+        return delta @ (Wm if columns is None else Wm[:, columns])
 
     return Z, backprop
+
+
+def _identity(dX, columns=None):
+    return dX
 
 
 def dropout(X, rate: float, rng):
     """Inverted dropout: keep each unit with probability 1 - rate, scaled by 1/(1 - rate).
 
-    With ``rng`` None or rate 0 it is the identity (prediction).
+    With ``rng`` None or rate 0 it is the identity (prediction). ``backprop(dX, columns)``
+    takes the signal of all columns or of the given slice of them.
     """
     if rng is None or rate <= 0:
-        return X, lambda dX: dX
-    mask = (rng.random(X.shape, dtype=np.float64) >= rate).astype(X.dtype) / (1.0 - rate)
-    return X * mask, lambda dX: dX * mask
+        return X, _identity
+    mask = (rng.random(X.shape, dtype=np.float32) >= rate).astype(X.dtype)
+    mask *= 1.0 / (1.0 - rate)
+
+    def backprop(dX, columns=None):
+        return dX * (mask if columns is None else mask[:, columns])
+
+    return X * mask, backprop
 
 
 @dataclass
@@ -104,9 +129,9 @@ def score(params, grads, U: str, c: str, H):
     S = H @ Um
     S += params[c]
 
-    def backprop(delta, need_input_grad: bool = True):
-        grads[U] += H.T @ delta
-        grads[c] += delta.sum(axis=0)
-        return delta @ Um.T if need_input_grad else None
+    def backprop(delta):
+        accumulate(grads, U, H.T @ delta)
+        accumulate(grads, c, delta.sum(axis=0))
+        return delta @ Um.T
 
     return S, backprop
