@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 RUN_DIR ?= runs/default
 SENTENCE ?= Angela Merkel met Emmanuel Macron in Paris to discuss the European Union budget.
 
-.PHONY: install run test clean
+.PHONY: install run test bench clean
 
 install: $(VENV)/.installed
 
@@ -22,6 +22,9 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest -q
+
+bench: install
+	OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2 $(BIN)/nerwin bench
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

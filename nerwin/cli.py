@@ -227,5 +227,16 @@ def compare(runs, sort):
     click.echo(table.to_string(float_format=lambda v: f"{v:.2f}"))
 
 
+@cli.command()
+@click.option("--json", "json_out", is_flag=True, help="Print one JSON object instead of a table.")
+@click.option("--repeat", default=3, show_default=True, help="Runs per figure (the median is reported).")
+@click.option("--quick", is_flag=True, help="One run per training figure; skip the training memory figure.")
+def bench(json_out, repeat, quick):
+    """Speed and memory figures (CoNLL-2003 from NERWIN_CONLL_DIR, else a synthetic corpus)."""
+    from nerwin.bench import main as run_bench
+
+    run_bench(json_out, repeat, quick)
+
+
 def main():
     cli(prog_name="nerwin")

@@ -1,0 +1,215 @@
+"""Speed and memory figures: ``nerwin bench`` and ``make bench``.
+
+Every figure is the median of several runs (min and max beside it), taken with the CoNLL-2003
+config (float32) on CoNLL-2003 from ``NERWIN_CONLL_DIR``, or on a synthetic corpus of the
+same shape when that is absent. Nothing here is a test: tests never assert a time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from nerwin import config as cfg
+from nerwin.data import Corpus, read_conll
+from nerwin.embeddings import load_pretrained
+from nerwin.tagger import Tagger
+
+ROOT = Path(__file__).resolve().parent.parent
+TRAIN_SHAPE = (14041, 203621)   # eng.train sentences, tokens
+TEST_SHAPE = (3453, 46435)      # eng.testb
+
+
+def summary(values) -> dict:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values), "runs": len(values)}
+
+
+def timed(fn, repeat: int) -> list[float]:
+    out = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - start)
+    return out
+
+
+def synthetic_corpus(shape, pretrained, rng, types=("LOC", "MISC", "ORG", "PER")) -> Corpus:
+    """Sentences of Zipf-distributed GloVe words with random entity tags, of a given
+    (sentences, tokens) shape."""
+    n_sent, n_tok = shape
+    lengths = np.full(n_sent, n_tok // n_sent)
+    lengths[: n_tok - lengths.sum()] += 1
+    ranks = np.minimum(rng.zipf(1.3, n_tok), 50000) - 1
+    words = pretrained.words.to_numpy()[ranks].astype(object)
+    title = rng.random(n_tok) < 0.15
+    words[title] = np.char.capitalize(words[title].astype(str)).astype(object)
+    choices = np.array(["O"] * 12 + [f"{p}-{t}" for t in types for p in "BI"], dtype=object)
+    tags = choices[rng.integers(0, len(choices), n_tok)]
+    return Corpus(words, lengths, tags, path="<synthetic>", scheme="iob2")
+
+
+def corpora(config, pretrained, rng):
+    folder = os.environ.get("NERWIN_CONLL_DIR")
+    if folder and (Path(folder) / "eng.train").is_file():
+        return read_conll(Path(folder) / "eng.train"), read_conll(Path(folder) / "eng.testb"), "conll2003"
+    return (synthetic_corpus(TRAIN_SHAPE, pretrained, rng), synthetic_corpus(TEST_SHAPE, pretrained, rng),
+            "synthetic")
+
+
+def train_speed(config, train_c, pretrained, finetune: str, batch: int, repeat: int) -> list[float]:
+    """Windows per second of whole epochs: forward, backward, update, as the trainer runs them."""
+    from nerwin.train import make_optimizer
+
+    config = cfg.loads(cfg.dumps(config))
+    config["embeddings"]["finetune"] = finetune
+    rng = np.random.default_rng(0)
+    tagger = Tagger.create(config, train_c, pretrained, rng)
+    net, labels = tagger.network, tagger.labels
+    X = tagger.featurize(train_c.words, train_c.lengths)
+    y = labels.encode(train_c.spans(labels.types)[0], train_c.n_tokens)
+    optimizer, n, lr = make_optimizer(config), len(y), config["optimizer"]["lr"]
+
+    def epoch(limit=None):
+        order = rng.permutation(n)
+        for b in range(0, limit or n, batch):
+            idx = order[b:b + batch]
+            _, grads = net.loss_and_grads(X.words[idx], X.casing[idx], y[idx], rng)
+            optimizer.step(net.params, net.updates(grads), lr)
+
+    epoch(limit=50 * batch)  # warm-up
+    return [n / t for t in timed(epoch, repeat)]
+
+
+def predict_speed(config, train_c, test_c, pretrained, repeat: int) -> dict:
+    """Tokens per second on the test corpus: model only (windows → classes) and end to end
+    (raw text → tokens → windows → tags → entities with offsets → JSON lines, to nowhere)."""
+    from nerwin.predict import format_jsonl, predict_texts
+
+    tagger = Tagger.create(config, train_c, pretrained, np.random.default_rng(0))
+    windows = tagger.featurize(test_c.words, test_c.lengths)
+    n = test_c.n_tokens
+    model_only = timed(lambda: tagger.predict_classes(windows), repeat)
+    offsets = test_c.offsets
+    text = "\n".join(" ".join(test_c.words[offsets[i]:offsets[i + 1]]) for i in range(len(test_c)))
+
+    def end_to_end():
+        for doc in predict_texts(tagger, [text]):
+            format_jsonl(doc)
+
+    e2e = timed(end_to_end, repeat)
+    return {"model_only": [n / t for t in model_only], "end_to_end": [n / t for t in e2e]}
+
+
+def peak_rss_mb(args: list[str]) -> float:
+    """Peak resident memory (MB) of a command, run in a fresh child process."""
+    probe = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL); "
+             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss if r.returncode == 0 else -1)")
+    out = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, cwd=ROOT)
+    kb = int(out.stdout.strip() or -1)
+    return kb / 1024 if kb > 0 else float("nan")
+
+
+def matmul_share(config, train_c, pretrained, batch: int = 256, steps: int = 200) -> dict:
+    """Share of a training step spent in the matrix products: the same products on
+    matrices of the same shapes, timed alone, against whole steps."""
+    step_time = 1 / statistics.median(train_speed(config, train_c, pretrained, "all", batch, 1)) * batch
+    h = config["model"]["hidden"]
+    rng = np.random.default_rng(0)
+    w = config["model"]["window"]
+    n_in = w * (50 + config["embeddings"]["casing_dim"])
+    sizes = [n_in] + h + [17]
+    mats = [(rng.standard_normal((batch, a)).astype(np.float32), rng.standard_normal((b, a)).astype(np.float32),
+             rng.standard_normal((batch, b)).astype(np.float32)) for a, b in zip(sizes[:-1], sizes[1:])]
+
+    def products():
+        for X, W, D in mats:
+            X @ W.T      # forward
+            D.T @ X      # weight gradient Δᵀ X
+            D @ W        # signal passed down Wᵀ δ
+    products()
+    t = statistics.median(timed(lambda: [products() for _ in range(steps)], 3)) / steps
+    flops = sum(3 * 2 * batch * W.shape[0] * W.shape[1] for _, W, _ in mats)
+    return {"step_ms": step_time * 1e3, "matmul_ms": t * 1e3, "matmul_share": t / step_time,
+            "gflops_in_products": flops / t / 1e9}
+
+
+def vectorization_lesson(n: int = 4096) -> dict:
+    """The lecture's lesson: scoring n windows one at a time in a Python loop, against one
+    matrix product for all of them."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((n, 270)).astype(np.float32)
+    W = rng.standard_normal((300, 270)).astype(np.float32)
+    loop = statistics.median(timed(lambda: [W @ X[i] for i in range(n)], 3))
+    matrix = statistics.median(timed(lambda: X @ W.T, 5))
+    return {"windows": n, "loop_s": loop, "matrix_s": matrix, "speedup": loop / matrix}
+
+
+def run(repeat: int = 3, quick: bool = False) -> dict:
+    config = cfg.load(ROOT / "configs" / "conll2003.toml") if os.environ.get("NERWIN_CONLL_DIR") else None
+    if config is None:
+        config = cfg.load(ROOT / "configs" / "conll2003.toml", [
+            'data.train="data/sample/train.conll"', 'data.dev="data/sample/dev.conll"'])
+    pretrained = load_pretrained("glove-6b-50d")
+    rng = np.random.default_rng(0)
+    train_c, test_c, source = corpora(config, pretrained, rng)
+    result = {"data": source, "threads": os.environ.get("OMP_NUM_THREADS", "default"),
+              "train_windows_per_s": {}, "detail": {}}
+    for mode, finetune in (("frozen", "none"), ("finetune", "all")):
+        result["train_windows_per_s"][mode] = {}
+        for batch in (128, 256):
+            s = summary(train_speed(config, train_c, pretrained, finetune, batch, 1 if quick else repeat))
+            result["train_windows_per_s"][mode][str(batch)] = s["median"]
+            result["detail"][f"train {mode} B={batch} windows/s"] = s
+    speeds = predict_speed(config, train_c, test_c, pretrained, repeat)
+    result["predict_tokens_per_s"] = {k: statistics.median(v) for k, v in speeds.items()}
+    for k, v in speeds.items():
+        result["detail"][f"predict {k} tokens/s"] = summary(v)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        model = Path(tmp) / "model.npz"
+        Tagger.create(config, train_c, pretrained, np.random.default_rng(0)).save(model)
+        cli = [sys.executable, "-m", "nerwin"]
+        cold = timed(lambda: subprocess.run([*cli, "predict", "--model", str(model), "Angela Merkel visited Paris."],
+                                            capture_output=True, cwd=ROOT), repeat)
+        result["cold_predict_s"] = statistics.median(cold)
+        result["detail"]["cold predict s"] = summary(cold)
+        rss = {"predict": peak_rss_mb([*cli, "predict", "--model", str(model), "Angela Merkel visited Paris."])}
+        if source == "conll2003" and not quick:
+            rss["train"] = peak_rss_mb([*cli, "train", "--config", "configs/conll2003.toml", "--set", "train.epochs=1",
+                                        "--set", 'embeddings.finetune="all"', "--out", str(Path(tmp) / "run"), "--quiet"])
+        else:
+            rss["train"] = float("nan")
+        result["peak_rss_mb"] = rss
+    result["profile"] = matmul_share(config, train_c, pretrained)
+    result["vectorization"] = vectorization_lesson()
+    return result
+
+
+def table(result: dict) -> str:
+    lines = [f"nerwin bench on {result['data']} (float32; median, min–max of {next(iter(result['detail'].values()))['runs']} runs)"]
+    for name, s in result["detail"].items():
+        fmt = (lambda v: f"{v:,.0f}") if "/s" in name else (lambda v: f"{v:.3f}")
+        lines.append(f"  {name:34s} {fmt(s['median']):>12}   ({fmt(s['min'])} – {fmt(s['max'])})")
+    for what, mb in result["peak_rss_mb"].items():
+        lines.append(f"  {'peak RSS ' + what + ' MB':34s} {mb:>12.0f}")
+    p = result["profile"]
+    lines.append(f"  {'training step (B=256) ms':34s} {p['step_ms']:>12.2f}   matrix products {p['matmul_ms']:.2f} ms "
+                 f"= {100 * p['matmul_share']:.0f}% ({p['gflops_in_products']:.0f} GFLOP/s), rest {100 * (1 - p['matmul_share']):.0f}%")
+    v = result["vectorization"]
+    lines.append(f"  {'vectorization lesson':34s} {v['windows']} windows: Python loop {v['loop_s'] * 1e3:.1f} ms, "
+                 f"one matrix product {v['matrix_s'] * 1e3:.2f} ms, {v['speedup']:.0f}x")
+    return "\n".join(lines)
+
+
+def main(json_out: bool = False, repeat: int = 3, quick: bool = False) -> None:
+    result = run(repeat, quick)
+    print(json.dumps(result, indent=2) if json_out else table(result))
