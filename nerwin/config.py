@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import difflib
 import json
+import math
 import os
 import re
 import tomllib
@@ -139,7 +140,7 @@ def load(path=None, overrides=()) -> dict:
     """Defaults, updated by the TOML file at ``path`` and by ``section.key=value`` overrides,
     then validated."""
     config = defaults()
-    origin = "defaults"
+    origin, sources = "defaults", {}
     if path is not None:
         origin = str(path)
         try:
@@ -157,7 +158,8 @@ def load(path=None, overrides=()) -> dict:
         key, value = parse_override(item)
         section, _, name = key.partition(".")
         merge(config, {section: {name: value}}, f"--set {item}")
-    validate(config, origin)
+        sources[key] = f"--set {item}"
+    validate(config, origin, sources)
     return config
 
 
@@ -209,26 +211,35 @@ def _type_ok(value, default) -> bool:
     return isinstance(value, type(default))
 
 
-def validate(config: dict, origin: str = "config") -> None:
+def validate(config: dict, origin: str = "config", sources: dict | None = None) -> None:
+    """Check every key's type and range; messages name where the value came from
+    (``sources`` maps ``section.key`` to an origin, such as the ``--set`` that gave it)."""
+    at = lambda dotted: (sources or {}).get(dotted, origin)
     for section, keys in DEFAULTS.items():
         for key, default in keys.items():
             dotted, value = f"{section}.{key}", config[section][key]
             if not _type_ok(value, default):
                 kind = "a list of integers" if isinstance(default, list) else type(default).__name__
-                raise ConfigError(f"{origin}: {dotted} = {value!r}: expected {kind}")
+                raise ConfigError(f"{at(dotted)}: {dotted} = {value!r}: expected {kind}")
             if isinstance(default, float):
                 config[section][key] = value = float(value)
+                if not math.isfinite(value):
+                    raise ConfigError(f"{at(dotted)}: {dotted} = {value!r}: expected a finite number")
             if dotted in CHOICES and value not in CHOICES[dotted]:
                 raise ConfigError(
-                    f"{origin}: {dotted} = {value!r}: expected one of {', '.join(CHOICES[dotted])}"
+                    f"{at(dotted)}: {dotted} = {value!r}: expected one of {', '.join(CHOICES[dotted])}"
                     f"{_suggest(str(value), CHOICES[dotted])}"
                 )
             if dotted in RANGES:
-                _check_range(origin, dotted, value, *RANGES[dotted])
+                _check_range(at(dotted), dotted, value, *RANGES[dotted])
+    try:
+        b"a".decode(config["data"]["encoding"], errors="ignore")  # also refuses non-text codecs
+    except LookupError:
+        raise ConfigError(f"{at('data.encoding')}: data.encoding = {config['data']['encoding']!r}: unknown encoding") from None
     if config["model"]["window"] % 2 == 0:
-        raise ConfigError(f"{origin}: model.window = {config['model']['window']}: expected an odd number")
+        raise ConfigError(f"{at('model.window')}: model.window = {config['model']['window']}: expected an odd number")
     if not config["model"]["hidden"] or min(config["model"]["hidden"]) < 1:
-        raise ConfigError(f"{origin}: model.hidden: expected one or more positive layer sizes")
+        raise ConfigError(f"{at('model.hidden')}: model.hidden: expected one or more positive layer sizes")
 
 
 def _check_range(origin, dotted, value, low, high, low_inc, high_inc):

@@ -104,12 +104,9 @@ class Corpus:
 
     def _read_tags(self) -> None:
         """Validate every tag, detect the scheme and count the repairs."""
-        if self.tags is None:
-            return
-        prefix, type_, _ = self.parse_tags()
-        first = self.first
-        self.scheme = T.detect(prefix, type_, first)
-        self.repairs = int(np.count_nonzero(T.ill_formed(prefix, type_, first, self.scheme)))
+        if self.tags is not None:
+            self.scheme = self.detect_scheme()
+            self.repairs = int(np.count_nonzero(self.ill_formed()))
 
     def spans(self, types=None) -> tuple[T.Spans, list[str]]:
         """Gold entity spans and the type names their labels index."""
@@ -153,7 +150,7 @@ def read_conll(path, require_tags: bool = True, encoding: str = "utf-8") -> Corp
         raise DataError(f"{path}: is a folder, expected a CoNLL corpus file") from None
     except OSError as e:
         raise DataError(f"{path}: cannot read: {e.strerror}") from None
-    text = _decode(raw, path, encoding)
+    text = decode(raw, path, encoding)
 
     words, tags, lines, lengths = [], [], [], []
     n_cols, n_cols_line, length, docstarts = None, None, 0, 0
@@ -188,7 +185,7 @@ def read_conll(path, require_tags: bool = True, encoding: str = "utf-8") -> Corp
     if length:
         lengths.append(length)
     if not lengths:
-        what = "only -DOCSTART- lines" if docstarts else ("only blank lines" if text.strip() else "the file is empty")
+        what = "only -DOCSTART- lines" if docstarts else ("only blank lines" if text else "the file is empty")
         raise DataError(f"{path}: no sentences found ({what}; expected CoNLL lines 'word ... tag')")
 
     corpus = Corpus(
@@ -202,15 +199,20 @@ def read_conll(path, require_tags: bool = True, encoding: str = "utf-8") -> Corp
     return corpus
 
 
-def _decode(raw: bytes, path, encoding: str) -> str:
+def line_of(raw: bytes, offset: int) -> int:
+    """1-based line of a byte offset (LF, CRLF and CR end lines, as :func:`read_conll` reads)."""
+    head = raw[:offset].replace(b"\r\n", b"\n")
+    return head.count(b"\n") + head.count(b"\r") + 1
+
+
+def decode(raw: bytes, path, encoding: str) -> str:
+    """Bytes to text without a BOM; an undecodable byte is an error naming its line and offset."""
     try:
         text = raw.decode(encoding)
     except UnicodeDecodeError as e:
-        head = raw[: e.start].replace(b"\r\n", b"\n")
-        line = head.count(b"\n") + head.count(b"\r") + 1
         raise DataError(
-            f"{where(path, line)}: byte {e.start} (0x{raw[e.start]:02x}) is not valid {encoding}; "
-            "give the file's encoding (--encoding, or data.encoding in a config)"
+            f"{where(path, line_of(raw, e.start))}: byte {e.start} (0x{raw[e.start]:02x}) is not valid "
+            f"{encoding}; give the file's encoding (--encoding, or data.encoding in a config)"
         ) from None
     except LookupError:
         raise DataError(f"unknown encoding {encoding!r}") from None

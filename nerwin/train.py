@@ -145,6 +145,9 @@ def train(config: dict, out=None, quiet: bool = False, log=None, resume: bool = 
     out = Path(out) if out else default_run_dir(None)
 
     train_c, dev_c = load_corpora(config)
+    for corpus in (train_c, dev_c):
+        if corpus.repair_warning():
+            log(f"nerwin: warning: {corpus.repair_warning()}")
     pretrained = load_pretrained(config["embeddings"]["source"])
     tagger = Tagger.create(config, train_c, pretrained, rng)
     net, labels = tagger.network, tagger.labels

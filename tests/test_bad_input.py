@@ -1,0 +1,657 @@
+"""Bad input of every kind (issue 7): corpora, tags, word vectors, configs, model files and
+command lines. Each is either read correctly or refused with one line naming the file (and
+line), exit status 1 for data and 2 for usage and config errors, and never a traceback."""
+
+import gzip
+import io
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from nerwin import tags as T
+from nerwin.cli import cli
+from nerwin.data import read_conll
+from nerwin.embeddings import Pretrained, coverage, load_text
+from nerwin.errors import DataError
+from nerwin.tagger import Tagger
+
+from conftest import SAMPLE
+
+BAD = Path(__file__).resolve().parent / "fixtures" / "bad"
+
+
+# ---------------------------------------------------------------- helpers
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    """A tiny model trained for one epoch on the sample corpus (the model file)."""
+    from nerwin import config as cfg
+    from nerwin.train import train
+
+    out = tmp_path_factory.mktemp("bad_input") / "run"
+    config = cfg.load(None, ["train.epochs=1", "model.hidden=[10]", 'embeddings.source="random"',
+                             f'data.train="{SAMPLE / "train.conll"}"', f'data.dev="{SAMPLE / "dev.conll"}"'])
+    train(config, out, quiet=True)
+    return out / "model.npz"
+
+
+def invoke(*args, input=None):
+    return CliRunner().invoke(cli, [str(a) for a in args], input=input)
+
+
+def assert_fails(result, code, *needles):
+    """Exit status ``code``, one line ``nerwin: error: ...`` holding every needle, no traceback."""
+    out = result.output
+    assert result.exit_code == code, out
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in out
+    lines = out.strip("\n").split("\n")
+    assert len(lines) == 1, out
+    assert lines[0].startswith("nerwin: error: "), out
+    for needle in needles:
+        assert str(needle) in lines[0], out
+
+
+def assert_usage_error(result, *needles):
+    """click's usage message: exit status 2, one ``Error:`` line holding every needle."""
+    out = result.output
+    assert result.exit_code == 2, out
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in out
+    errors = [line for line in out.split("\n") if line.startswith("Error: ")]
+    assert len(errors) == 1, out
+    for needle in needles:
+        assert str(needle) in errors[0], out
+
+
+def write(tmp_path, content, name="corpus.conll"):
+    path = tmp_path / name
+    path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+    return path
+
+
+def read_error(path, **kw) -> str:
+    with pytest.raises(DataError) as info:
+        read_conll(path, **kw)
+    message = str(info.value)
+    assert "\n" not in message
+    return message
+
+
+# ---------------------------------------------------------------- corpora read correctly
+
+# (name, bytes, words, sentence lengths, tags)
+GOOD_CORPORA = [
+    ("nbsp", (BAD / "nbsp.conll").read_bytes(),
+     ["New\u00a0York", "is", "big", "10\u00a0000", "people"], [3, 2], ["B-LOC", "O", "O", "O", "O"]),
+    ("mixed tabs and spaces, trailing tabs",
+     b"New\tNNP  B-LOC\t\nYork \t NNP\tI-LOC \t\n\t\nhi UH\tO\t\t\n",
+     ["New", "York", "hi"], [2, 1], ["B-LOC", "I-LOC", "O"]),
+    ("crlf", b"a O\r\nb B-PER\r\n\r\nc O\r\n", ["a", "b", "c"], [2, 1], ["O", "B-PER", "O"]),
+    ("cr only (old Mac)", b"a O\rb B-PER\r\rc O\r", ["a", "b", "c"], [2, 1], ["O", "B-PER", "O"]),
+    ("no final newline", b"a O\n\nb B-LOC\nc I-LOC", ["a", "b", "c"], [1, 2], ["O", "B-LOC", "I-LOC"]),
+    ("blank lines of spaces and tabs", b"a O\nb O\n   \t \nc O\n\t\n \nd O\n",
+     ["a", "b", "c", "d"], [2, 1, 1], ["O"] * 4),
+    ("double blank lines", b"\n\na O\n\n\n\nb O\nc O\n\n\n", ["a", "b", "c"], [1, 2], ["O"] * 3),
+    ("utf-8 bom", b"\xef\xbb\xbfZ\xc3\xbcrich B-LOC\nist O\n", ["Zürich", "ist"], [2], ["B-LOC", "O"]),
+    ("docstart then sentences", b"-DOCSTART- -X- -X- O\n\nEU NNP B-NP B-ORG\n\n-DOCSTART- -X- O O\nIt PRP B-NP O\n",
+     ["EU", "It"], [1, 1], ["B-ORG", "O"]),
+]
+
+
+@pytest.mark.parametrize("name, content, words, lengths, tags", GOOD_CORPORA, ids=[c[0] for c in GOOD_CORPORA])
+def test_corpus_read_correctly(tmp_path, name, content, words, lengths, tags):
+    corpus = read_conll(write(tmp_path, content))
+    assert corpus.words.tolist() == words
+    assert corpus.lengths.tolist() == lengths
+    assert corpus.tags.tolist() == tags
+
+
+@pytest.mark.parametrize("name, content, words, lengths, tags", GOOD_CORPORA[:8], ids=[c[0] for c in GOOD_CORPORA[:8]])
+def test_corpus_read_correctly_by_eval(model, tmp_path, name, content, words, lengths, tags):
+    result = invoke("eval", "--model", model, "--data", write(tmp_path, content), "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["tokens"] == len(words)
+
+
+def test_nbsp_stays_inside_the_token(tmp_path):
+    """Columns are split on spaces and tabs only: U+00A0 (and other Unicode spaces) are part of a word."""
+    corpus = read_conll(write(tmp_path, "a\u00a0b\u2009c NN O\nd\u3000e NN B-LOC\n"))
+    assert corpus.words.tolist() == ["a\u00a0b\u2009c", "d\u3000e"]
+    assert corpus.tags.tolist() == ["O", "B-LOC"]
+
+
+def test_latin1_read_with_its_encoding(tmp_path):
+    path = write(tmp_path, "caf\xe9 O\nna\xefve O\n\nS\xe3o B-LOC\n".encode("latin-1"))
+    corpus = read_conll(path, encoding="latin-1")
+    assert corpus.words.tolist() == ["café", "naïve", "São"]
+    message = read_error(path)
+    assert message.startswith(f"{path}:1: byte 3 (0xe9) is not valid utf-8")
+
+
+def test_latin1_read_with_its_encoding_by_eval(model, tmp_path):
+    path = write(tmp_path, "caf\xe9 O\n\nS\xe3o B-LOC\n".encode("latin-1"))
+    assert_fails(invoke("eval", "--model", model, "--data", path), 1, f"{path}:1:", "byte 3 (0xe9)")
+    result = invoke("eval", "--model", model, "--data", path, "--encoding", "latin-1", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["tokens"] == 2
+
+
+# ---------------------------------------------------------------- corpora refused
+
+CRLF_MID = b"a O\r\nb O\r\n\r\nc\xff\xfe O\r\n"
+# (name, bytes or fixture file, line or None, needles)
+BAD_CORPORA = [
+    ("inconsistent columns", "columns_inconsistent.conll", 4, ["expected 3 columns as on line 1, found 2"]),
+    ("one column", "columns_one.conll", 1, ["expected at least 2 columns"]),
+    ("extra column mid-file", b"Paris B-LOC\nis O\nnice O extra\n", 3, ["expected 2 columns as on line 1, found 3"]),
+    ("empty file", b"", None, ["no sentences found", "the file is empty"]),
+    ("only blank lines", b"\n \t\n\r\n\n", None, ["no sentences found", "only blank lines"]),
+    ("bom only", b"\xef\xbb\xbf", None, ["no sentences found"]),
+    ("docstart -X- -X- O", "docstart_conll03.conll", None, ["no sentences found", "only -DOCSTART- lines"]),
+    ("docstart -X- -X- O, blank", "docstart_conll03_blank.conll", None, ["no sentences found", "-DOCSTART-"]),
+    ("docstart -X- O O", "docstart_xoo.conll", None, ["no sentences found", "-DOCSTART-"]),
+    ("docstart -X- O O, blanks", "docstart_xoo_blank.conll", None, ["no sentences found", "-DOCSTART-"]),
+    ("invalid utf-8 mid-file", b"a O\n\nb\xff O\n", 3, ["byte 6 (0xff) is not valid utf-8"]),
+    ("invalid utf-8 after crlf", CRLF_MID, 4, ["byte 13 (0xff) is not valid utf-8"]),
+    ("latin-1 byte", "Z\xfcrich B-LOC\n\nist O\n".encode("latin-1"), 1, ["byte 1 (0xfc)"]),
+    ("tag: bare type", "tag_bare_type.conll", 4, ["unknown tag 'PER'"]),
+    ("tag: bare prefix", "tag_bare_prefix.conll", 4, ["unknown tag 'B'"]),
+    ("tag: lowercase o", "tag_lowercase_o.conll", 5, ["unknown tag 'o'"]),
+    ("tag: unknown prefix", "tag_unknown_prefix.conll", 4, ["unknown tag 'X-PER'"]),
+    ("tag: empty type", "tag_empty_type.conll", 4, ["unknown tag 'B-'"]),
+    ("tag: nbsp after O", "a O\nb O\u00a0\n".encode("utf-8"), 2, ["unknown tag 'O\\xa0'"]),
+]
+
+
+def bad_corpus(tmp_path, source):
+    return BAD / source if isinstance(source, str) else write(tmp_path, source)
+
+
+@pytest.mark.parametrize("name, source, line, needles", BAD_CORPORA, ids=[c[0] for c in BAD_CORPORA])
+def test_corpus_refused(tmp_path, name, source, line, needles):
+    path = bad_corpus(tmp_path, source)
+    message = read_error(path)
+    assert message.startswith(f"{path}:{line}: " if line else f"{path}: ")
+    for needle in needles:
+        assert needle in message
+
+
+@pytest.mark.parametrize("name, source, line, needles", BAD_CORPORA, ids=[c[0] for c in BAD_CORPORA])
+def test_corpus_refused_by_eval(model, tmp_path, name, source, line, needles):
+    path = bad_corpus(tmp_path, source)
+    assert_fails(invoke("eval", "--model", model, "--data", path), 1,
+                 f"{path}:{line}: " if line else f"{path}: ", *needles)
+
+
+def test_ten_megabyte_word_is_read(tmp_path):
+    word = "x" * 10_000_000
+    path = write(tmp_path, f"a O\n{word} B-LOC\n")
+    start = time.perf_counter()
+    corpus = read_conll(path)
+    assert time.perf_counter() - start < 5
+    assert corpus.words[1] == word and corpus.tags.tolist() == ["O", "B-LOC"]
+
+
+def test_ten_megabyte_line_of_columns_is_refused_briefly(tmp_path):
+    path = write(tmp_path, "a O\n" + "w " * 5_000_000 + "O\n")
+    start = time.perf_counter()
+    message = read_error(path)
+    assert time.perf_counter() - start < 5
+    assert message == f"{path}:2: expected 2 columns as on line 1, found 5000001"
+
+
+def test_ten_megabyte_tag_is_refused_with_a_short_message(model, tmp_path):
+    path = write(tmp_path, "a O\nb B" + "Q" * 10_000_000 + "\n")
+    message = read_error(path)
+    assert message.startswith(f"{path}:2: unknown tag 'BQQQ") and len(message) < 300
+    result = invoke("eval", "--model", model, "--data", path)
+    assert_fails(result, 1, f"{path}:2: unknown tag")
+    assert len(result.output) < 300
+
+
+def test_missing_corpus_and_folder_by_eval(model, tmp_path):
+    assert_fails(invoke("eval", "--model", model, "--data", tmp_path / "nope.conll"), 1,
+                 f"{tmp_path / 'nope.conll'}: no such file")
+    assert_fails(invoke("eval", "--model", model, "--data", tmp_path), 1, f"{tmp_path}: is a folder")
+
+
+# ---------------------------------------------------------------- ill-formed tag sequences
+
+
+@pytest.mark.parametrize("tags, starts, scheme, repaired", [
+    (["B-LOC", "O", "I-PER", "O", "B-ORG"], (0,), "iob2", [2]),           # O I-PER
+    (["B-PER", "I-ORG", "O", "B-LOC"], (0,), "iob2", [1]),                # B-PER I-ORG
+    (["B-PER", "I-PER", "I-PER", "O", "B-LOC"], (0, 2), "iob2", [2]),     # I at a sentence start
+    (["B-PER", "I-PER", "O", "B-LOC"], (0,), "iob2", []),
+    (["O", "E-MISC", "B-MISC", "O"], (0,), "iobes", [1, 2]),              # E-MISC B-MISC
+    (["B-PER", "I-PER", "O", "S-LOC"], (0,), "iobes", [1]),               # no closing E
+    (["B-PER", "E-PER", "S-LOC"], (0,), "iobes", []),
+    (["I-PER", "O", "I-LOC", "I-ORG"], (0,), "iob1", []),                 # IOB1 starts with I
+])
+def test_ill_formed_marks(tags, starts, scheme, repaired):
+    prefix, type_, _ = T.parse(tags)
+    first = np.zeros(len(tags), bool)
+    first[list(starts)] = True
+    assert T.detect(prefix, type_, first) == scheme
+    assert np.flatnonzero(T.ill_formed(prefix, type_, first, scheme)).tolist() == repaired
+
+
+def test_ill_formed_iob2_counted_at_load_and_read_like_conlleval():
+    path = BAD / "ill_formed_iob2.conll"
+    corpus = read_conll(path)
+    assert corpus.scheme == "iob2"  # a few I-starts do not make an IOB2 file IOB1
+    assert corpus.repairs == 3
+    assert corpus.repair_warning() == (
+        f"{path}: 3 ill-formed iob2 tags read as the CoNLL scorer reads them "
+        f"(first at {path}:4: 'I-PER' after 'O')")
+    sp, types = corpus.spans()
+    named = [(int(s), int(e), types[int(l)]) for s, e, l in zip(sp.start, sp.end, sp.label)]
+    assert named == [(0, 2, "PER"), (3, 4, "PER"), (5, 6, "LOC"),
+                     (7, 8, "PER"), (8, 9, "ORG"), (9, 10, "MISC"), (11, 12, "LOC"), (14, 15, "LOC")]
+    assert corpus.subset([1]).repairs == 1
+
+
+def test_ill_formed_iobes_counted_at_load():
+    corpus = read_conll(BAD / "ill_formed_iobes.conll")
+    assert corpus.scheme == "iobes" and corpus.repairs == 3
+    assert read_conll(SAMPLE / "train.conll").repairs == 0
+    assert read_conll(SAMPLE / "train.conll").repair_warning() is None
+
+
+def test_bad_training_corpus_and_type_only_in_dev(tmp_path):
+    args = ["train", "--set", "train.epochs=1", "--set", "model.hidden=[5]", "--set", 'embeddings.source="random"',
+            "--set", f'data.dev="{BAD / "unseen_type.conll"}"', "--quiet"]
+    bad = BAD / "tag_bare_type.conll"
+    assert_fails(invoke(*args, "--set", f'data.train="{bad}"', "--out", tmp_path / "bad"), 1, f"{bad}:4: unknown tag 'PER'")
+    result = invoke(*args, "--set", f'data.train="{BAD / "ill_formed_iob2.conll"}"', "--out", tmp_path / "ok")
+    assert result.exit_code == 0 and result.exception is None, result.output
+    assert Tagger.load(tmp_path / "ok").labels.types == ["LOC", "MISC", "ORG", "PER"]
+
+
+def test_ill_formed_corpus_is_scored_by_eval(model):
+    result = invoke("eval", "--model", model, "--data", BAD / "ill_formed_iob2.conll", "--format", "json")
+    assert result.exit_code == 0, result.output
+    scored = json.loads(result.stdout)
+    assert scored["gold_entities"] == 8 and scored["scheme"] == "iob2"
+
+
+def test_type_only_in_test_is_a_miss_with_a_warning(model):
+    path = BAD / "unseen_type.conll"
+    result = invoke("eval", "--model", model, "--data", path, "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert result.exception is None
+    assert f"nerwin: warning: {path}: types the model never saw in training, scored as misses: EVENT" in result.stderr
+    scored = json.loads(result.stdout)
+    assert scored["per_type"]["EVENT"]["recall"] == 0.0
+    assert scored["per_type"]["EVENT"]["support"] == 2 and scored["per_type"]["EVENT"]["fn"] == 2
+
+
+# ---------------------------------------------------------------- word vectors
+
+
+def test_vectors_word2vec_header():
+    p = load_text(BAD / "vectors_header.txt")
+    assert list(p.words) == ["paris", "berlin", "the"] and p.dim == 4
+    np.testing.assert_allclose(p.vectors[2], [-1, 0, 1, 0.2], rtol=1e-6)
+
+
+def test_vectors_word_with_spaces():
+    p = load_text(BAD / "vectors_spaces.txt")
+    assert list(p.words) == ["new york", "the", "los  angeles"]
+    np.testing.assert_array_equal(p.vectors[2], [4, 5, 6])
+
+
+def test_vectors_duplicate_word_first_wins():
+    p = load_text(BAD / "vectors_duplicate.txt")
+    assert list(p.words) == ["paris", "berlin", "the"]
+    np.testing.assert_array_equal(p.vectors[p.lookup(["paris"])[0]], [1, 2])
+
+
+def test_vectors_bom_and_crlf(tmp_path):
+    p = load_text(write(tmp_path, b"\xef\xbb\xbf2 2\r\nparis 1 2\r\nthe 3 4\r\n", "v.txt"))
+    assert list(p.words) == ["paris", "the"]
+
+
+BAD_VECTORS = [
+    ("wrong dimension", "vectors_wrong_dim.txt", 3, ["expected a word and 3 numbers, found 3 fields"]),
+    ("header promises more rows", "vectors_truncated_rows.txt", None, ["header promises 4 vectors, found 3"]),
+    ("cut mid-vector", "vectors_cut_mid_vector.txt", 4, ["expected a word and 4 numbers", "truncated?"]),
+    ("non-numeric field", "vectors_non_numeric.txt", 2, ["expected a word and 3 numbers"]),
+    ("nan", "vectors_nan.txt", 2, ["'berlin'", "nan, inf"]),
+    ("beyond float32", "vectors_overflow.txt", 3, ["'the'", "float32"]),
+]
+
+
+@pytest.mark.parametrize("name, fixture, line, needles", BAD_VECTORS, ids=[c[0] for c in BAD_VECTORS])
+def test_vectors_refused(name, fixture, line, needles):
+    path = BAD / fixture
+    with pytest.raises(DataError) as info:
+        load_text(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}:{line}: " if line else f"{path}: ") and "\n" not in message
+    for needle in needles:
+        assert needle in message
+
+
+def test_vectors_invalid_utf8_and_truncated_gzip(tmp_path):
+    path = write(tmp_path, b"a 1 2\nb 3 4\n\xff 3 4\n", "v.txt")
+    with pytest.raises(DataError, match=rf"^{path}:3: cannot read word vectors: byte 12 \(0xff\)"):
+        load_text(path)
+    gz = tmp_path / "v.txt.gz"
+    gz.write_bytes(gzip.compress(b"a 1 2\n" * 1000)[:40])
+    with pytest.raises(DataError, match=f"^{gz}: cannot read word vectors"):
+        load_text(gz)
+
+
+def test_bad_vectors_stop_training_in_one_line(tmp_path):
+    path = BAD / "vectors_wrong_dim.txt"
+    result = invoke("train", "--set", f'embeddings.source="{path}"', "--set", f'data.train="{SAMPLE / "train.conll"}"',
+                    "--set", f'data.dev="{SAMPLE / "dev.conll"}"', "--out", tmp_path / "run", "--quiet")
+    assert_fails(result, 1, f"{path}:3: expected a word and 3 numbers")
+
+
+def test_coverage():
+    p = Pretrained(__import__("pandas").Index(["Paris", "the", "berlin", "0000"]), np.zeros((4, 2), np.float32), "hand")
+    words = ["Paris", "Paris", "The", "the", "BERLIN", "1996", "1996", "nowhere", "Paris1"]
+    assert coverage(words, p, lowercase=True, digits=True) == {
+        "tokens": 9, "exact": 3, "lowercase": 2, "digits": 2, "unknown": 2, "unknown_words": 2, "found": 7 / 9}
+    assert coverage(words, p, lowercase=False, digits=False) == {
+        "tokens": 9, "exact": 3, "lowercase": 0, "digits": 0, "unknown": 6, "unknown_words": 5, "found": 3 / 9}
+    assert coverage(words, None)["unknown"] == 9
+    assert coverage([], p) == {"tokens": 0, "exact": 0, "lowercase": 0, "digits": 0, "unknown": 0,
+                               "unknown_words": 0, "found": 0.0}
+
+
+# ---------------------------------------------------------------- configs
+
+BAD_CONFIGS = [
+    ("invalid toml", "config_invalid.toml", ["invalid TOML", "line 2"]),
+    ("unknown section", "config_unknown_section.toml", ["unknown key 'optimiser.lr'", "did you mean 'optimizer.lr'?"]),
+    ("unknown key", "config_unknown_key.toml", ["unknown key 'optimizer.rate'"]),
+    ("wrong type", "config_wrong_type.toml", ["train.epochs = 'ten': expected int"]),
+    ("out of range", "config_out_of_range.toml", ["regularization.dropout_input = 1.5: expected a value ≥ 0 and < 1"]),
+    ("nan", "config_nan.toml", ["optimizer.lr = nan: expected a finite number"]),
+    ("unknown encoding", "config_bad_encoding.toml", ["data.encoding = 'klingon-8': unknown encoding"]),
+    ("not utf-8", "config_not_utf8.toml", ["cannot read config"]),
+    ("missing file", "no_such_config.toml", ["no such config file"]),
+]
+
+
+@pytest.mark.parametrize("command", [["config", "check"], ["train", "--config"]], ids=["check", "train"])
+@pytest.mark.parametrize("name, fixture, needles", BAD_CONFIGS, ids=[c[0] for c in BAD_CONFIGS])
+def test_config_refused(tmp_path, command, name, fixture, needles):
+    path = BAD / fixture
+    assert_fails(invoke(*command, path, *(["--out", tmp_path / "run"] if command[0] == "train" else [])),
+                 2, f"{path}: ", *needles)
+    assert not (tmp_path / "run").exists()
+
+
+def test_config_folder_and_bad_override(tmp_path):
+    assert_fails(invoke("config", "show", "--set", 'data.encoding="rot13"'), 2, "data.encoding = 'rot13': unknown encoding")
+    assert_fails(invoke("config", "check", tmp_path), 2, f"{tmp_path}: cannot read config")
+    assert_fails(invoke("config", "show", "--set", "optimizer.lr=inf"), 2, "optimizer.lr = inf: expected a finite number")
+    assert_fails(invoke("config", "show", "--set", "model.hidden"), 2, "expected section.key=value")
+
+
+# ---------------------------------------------------------------- model files
+
+
+def arrays_of(model):
+    with np.load(model, allow_pickle=False) as npz:
+        return {k: npz[k] for k in npz.files}
+
+
+def rewrite(model, path, header=None, drop=(), **replace):
+    arrays = arrays_of(model)
+    if header is not None:
+        raw = header if isinstance(header, bytes) else json.dumps(header).encode()
+        arrays["header"] = np.frombuffer(raw, np.uint8)
+    for k in drop:
+        del arrays[k]
+    arrays.update({k.replace("__", "/"): v for k, v in replace.items()})
+    np.savez(path, **arrays)
+    return path
+
+
+def header_of(model, **changes):
+    header = json.loads(arrays_of(model)["header"].tobytes())
+    header.update(changes)
+    return header
+
+
+def make_bad_model(kind, model, tmp_path):
+    path = tmp_path / f"{kind}.npz"
+    if kind == "truncated":
+        data = model.read_bytes()
+        path.write_bytes(data[: len(data) // 2])
+    elif kind == "random bytes":
+        path.write_bytes(np.random.default_rng(0).bytes(4096))
+    elif kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "lone npy":
+        np.save(path.with_suffix(".npy"), np.arange(10.0))
+        path = path.with_suffix(".npy")
+    elif kind == "a corpus":
+        path = SAMPLE / "dev.conll"
+    elif kind == "wrong version":
+        rewrite(model, path, header_of(model, version=99))
+    elif kind == "header not json":
+        rewrite(model, path, b"\x00{not json")
+    elif kind == "header a json list":
+        rewrite(model, path, b'["nerwin-model", 1]')
+    elif kind == "header without types":
+        header = header_of(model)
+        del header["types"]
+        rewrite(model, path, header)
+    elif kind == "header with a bad scheme":
+        rewrite(model, path, header_of(model, scheme="bio"))
+    elif kind == "stored config invalid":
+        rewrite(model, path, header_of(model, config="[model]\nwindow = 4\n"))
+    elif kind == "missing vocab":
+        rewrite(model, path, drop=["vocab"])
+    elif kind == "missing header":
+        rewrite(model, path, drop=["header"])
+    elif kind == "missing array":
+        rewrite(model, path, drop=["param/c"])
+    elif kind == "shape not as in header":
+        W1 = arrays_of(model)["param/W1"]
+        rewrite(model, path, param__W1=np.zeros((W1.shape[0] + 1, W1.shape[1]), W1.dtype))
+    elif kind == "shapes agree but do not fit":
+        W1 = arrays_of(model)["param/W1"]
+        shapes = header_of(model)["shapes"] | {"W1": [W1.shape[0], W1.shape[1] - 1]}
+        rewrite(model, path, header_of(model, shapes=shapes), param__W1=W1[:, :-1].copy())
+    elif kind == "integer parameters":
+        rewrite(model, path, param__b1=arrays_of(model)["param/b1"].astype(np.int64))
+    elif kind == "duplicate vocabulary":
+        words = arrays_of(model)["vocab"].tobytes().decode().split("\n")
+        words[-1] = words[-2]
+        rewrite(model, path, vocab=np.frombuffer("\n".join(words).encode(), np.uint8))
+    else:
+        raise AssertionError(kind)
+    return path
+
+
+BAD_MODELS = [
+    ("truncated", "not a nerwin model"),
+    ("random bytes", "not a nerwin model"),
+    ("empty", "not a nerwin model"),
+    ("lone npy", "not a nerwin model"),
+    ("a corpus", "not a nerwin model"),
+    ("wrong version", "model format version 99, this nerwin reads version 1"),
+    ("header not json", "not a nerwin model"),
+    ("header a json list", "not a nerwin model"),
+    ("header without types", "the model header has no valid 'types'"),
+    ("header with a bad scheme", "the model header holds values of the wrong kind"),
+    ("stored config invalid", "(stored config): model.window = 4: expected an odd number"),
+    ("missing vocab", "the model file has no 'vocab' array"),
+    ("missing header", "not a nerwin model"),
+    ("missing array", "c is missing, the header says (17,)"),
+    ("shape not as in header", "parameter shapes do not match the model's header: W1"),
+    ("shapes agree but do not fit", "the parameters do not fit together"),
+    ("integer parameters", "parameter b1 holds int64"),
+    ("duplicate vocabulary", "the vocabulary lists a word twice"),
+]
+
+
+@pytest.mark.parametrize("kind, needle", BAD_MODELS, ids=[m[0] for m in BAD_MODELS])
+def test_model_refused(model, tmp_path, kind, needle):
+    path = make_bad_model(kind, model, tmp_path)
+    with pytest.raises(DataError) as info:
+        Tagger.load(path)
+    assert str(info.value).startswith(f"{path}") and needle in str(info.value)
+
+
+@pytest.mark.parametrize("kind, needle", BAD_MODELS, ids=[m[0] for m in BAD_MODELS])
+def test_model_refused_by_predict(model, tmp_path, kind, needle):
+    path = make_bad_model(kind, model, tmp_path)
+    assert_fails(invoke("predict", "--model", path, "Paris"), 1, f"{path}", needle)
+
+
+class Unpickled:
+    """Unpickling this creates a file: the marker proves whether pickle ran."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
+def test_pickled_object_array_is_never_unpickled(model, tmp_path):
+    marker = tmp_path / "unpickled"
+    evil = np.array([Unpickled(marker)], dtype=object)
+    for name, arrays in [("header", {"header": evil}), ("vocab", arrays_of(model) | {"vocab": evil}),
+                         ("param", arrays_of(model) | {"param/W1": evil})]:
+        path = tmp_path / f"evil_{name}.npz"
+        np.savez(path, **arrays)
+        assert_fails(invoke("predict", "--model", path, "Paris"), 1, f"{path}")
+        with pytest.raises(DataError):
+            Tagger.load(path)
+    assert not marker.exists()
+
+
+def test_good_model_still_loads(model):
+    assert Tagger.load(model).labels.types == ["LOC", "MISC", "ORG", "PER"]
+    assert invoke("predict", "--model", model.parent, "Paris").exit_code == 0
+
+
+# ---------------------------------------------------------------- command lines
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["eval"], "Missing option '--model'"),
+    (["eval", "--model", "m.npz"], "Missing option '--data'"),
+    (["predict"], "Missing option '--model'"),
+    (["predict", "--model"], "Option '--model' requires an argument"),
+    (["config", "check"], "Missing argument 'PATH'"),
+    (["eval", "--model", "m.npz", "--data", "d", "--format", "xml"], "Invalid value for '--format'"),
+])
+def test_missing_or_wrong_arguments(args, needle):
+    assert_usage_error(invoke(*args), needle)
+
+
+def test_predict_input_is_a_folder_or_missing(model, tmp_path):
+    assert_usage_error(invoke("predict", "--model", model, "--input", tmp_path), f"{tmp_path}", "is a directory")
+    missing = tmp_path / "missing.txt"
+    assert_fails(invoke("predict", "--model", model, "--input", missing), 1, f"{missing}: no such file")
+
+
+def test_model_is_a_run_folder_without_model(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.toml").write_text("")
+    assert_fails(invoke("predict", "--model", run, "Paris"), 1, f"{run}: run folder has no model.npz")
+    assert_fails(invoke("eval", "--model", run, "--data", SAMPLE / "dev.conll"), 1, f"{run}: run folder has no model.npz")
+    assert_fails(invoke("predict", "--model", tmp_path / "none", "Paris"), 1, f"{tmp_path / 'none'}: no such model")
+
+
+def test_eval_output_cannot_be_written(model, tmp_path):
+    data = SAMPLE / "dev.conll"
+    target = tmp_path / "no_folder" / "out.txt"
+    assert_fails(invoke("eval", "--model", model, "--data", data, "--output", target), 1, f"{target}: cannot write")
+    afile = tmp_path / "afile"
+    afile.write_text("a file, not a folder")
+    target = afile / "out.txt"
+    assert_fails(invoke("eval", "--model", model, "--data", data, "--output", target), 1, f"{target}: cannot write")
+    assert_usage_error(invoke("eval", "--model", model, "--data", data, "--output", tmp_path), "is a directory")
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root writes into a read-only folder")
+def test_eval_output_into_read_only_folder(model, tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        target = folder / "out.txt"
+        assert_fails(invoke("eval", "--model", model, "--data", SAMPLE / "dev.conll", "--output", target),
+                     1, f"{target}: cannot write")
+    finally:
+        folder.chmod(0o700)
+
+
+# ---------------------------------------------------------------- properties
+
+FRAGMENTS = [b"a", b"Paris", b" ", b"  ", b"\t", b"\n", b"\r\n", b"\r", b"O", b"B-PER", b"I-LOC", b"E-X",
+             b"S-X", b"B-", b"X-PER", b"-DOCSTART-", b"\xc2\xa0", b"\xef\xbb\xbf", b"\xff", b"\xe9", b"\x00",
+             b"\x0c", b"\xe2\x80\xa8"]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.one_of(st.binary(max_size=200),
+                 st.lists(st.sampled_from(FRAGMENTS), max_size=60).map(b"".join)),
+       st.booleans())
+def test_any_bytes_parse_or_raise_data_error(tmp_path, content, require_tags):
+    path = write(tmp_path, content)
+    try:
+        corpus = read_conll(path, require_tags=require_tags)
+    except DataError as e:
+        assert "\n" not in str(e) and str(path) in str(e)
+    else:
+        assert corpus.n_tokens == int(corpus.lengths.sum()) > 0
+        assert corpus.lengths.min() > 0
+        assert len(corpus.words) == len(corpus.lines)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.binary(max_size=200).map(lambda b: b"2 3\nparis 1 2 3\n" + b if b and b[0] % 2 else b))
+def test_any_bytes_as_vectors_load_or_raise_data_error(tmp_path, content):
+    try:
+        p = load_text(write(tmp_path, content, "v.txt"))
+    except DataError as e:
+        assert "\n" not in str(e)
+    else:
+        assert len(p.words) == len(p.vectors) > 0 and np.isfinite(p.vectors).all()
+
+
+TOKEN = st.text(st.characters(blacklist_characters=" \t\n\r\ufeff", blacklist_categories=("Cs",)),
+                min_size=1, max_size=8).filter(lambda w: not w.isspace() and w != "-DOCSTART-")
+TAG = st.sampled_from(["O", "B-PER", "I-PER", "E-PER", "S-PER", "B-LOC", "I-LOC", "I-MISC", "B-ORG-X"])
+SENTENCE = st.lists(st.tuples(TOKEN, TAG), min_size=1, max_size=6)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(SENTENCE, min_size=1, max_size=5), st.integers(1, 3), st.sampled_from([" ", "\t", " \t "]),
+       st.sampled_from(["\n", "\r\n"]), st.booleans(), st.booleans())
+def test_written_corpus_round_trips(tmp_path, sentences, columns, sep, newline, final_newline, bom):
+    rows = []
+    for sentence in sentences:
+        rows += [sep.join([word] + ["X"] * (columns - 1) + [tag]) + (sep if columns == 3 else "") for word, tag in sentence]
+        rows.append("")
+    text = newline.join(rows)
+    if not final_newline:
+        text = text.rstrip(newline)
+    path = write(tmp_path, ("\ufeff" if bom else "") + text)
+    corpus = read_conll(path)
+    assert corpus.words.tolist() == [w for s in sentences for w, _ in s]
+    assert corpus.tags.tolist() == [t for s in sentences for _, t in s]
+    assert corpus.lengths.tolist() == [len(s) for s in sentences]
+    assert corpus.repairs == int(np.count_nonzero(corpus.ill_formed()))
