@@ -20,7 +20,8 @@ def read_run(path) -> dict:
         raise DataError(f"{path}: not a run folder (no {Path(e.filename).name})") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError):
         raise DataError(f"{path}: metrics.csv is not readable") from None
-    flat = {f"{s}.{k}": (str(v) if isinstance(v, list) else v) for s, keys in config.items() for k, v in keys.items()}
+    show = lambda v: f"{v:g}" if isinstance(v, float) else str(v)   # config values as written
+    flat = {f"{s}.{k}": show(v) for s, keys in config.items() for k, v in keys.items()}
     best = history.loc[history["dev_f1"].idxmax()] if len(history) else None
     return {
         "config": flat,
@@ -36,7 +37,7 @@ def compare(paths) -> pd.DataFrame:
     then best dev F1, its epoch, epochs run and minutes."""
     runs = {str(p): read_run(p) for p in paths}
     configs = pd.DataFrame({name: r["config"] for name, r in runs.items()}).T
-    differing = [c for c in configs.columns if configs[c].astype(str).nunique() > 1]
+    differing = [c for c in configs.columns if configs[c].nunique() > 1]
     table = configs[differing].copy()
     for key in ("best_dev_f1", "best_epoch", "epochs", "minutes"):
         table[key] = [r[key] for r in runs.values()]
