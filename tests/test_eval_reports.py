@@ -1,0 +1,768 @@
+"""`nerwin eval`'s reports: tag scheme and strict mode, macro averages, the four formats,
+the span-level confusion table, the error lists, and agreement with conlleval.
+
+The golden cases in ``golden/`` are small files of ``word gold predicted`` lines; each
+``.expected`` file is what conlleval.pl prints for it, worked out by hand (the reasoning is
+in :data:`GOLDEN_REASONING`) and checked against a port of conlleval's counting loop
+(:func:`conlleval_port`), which random sequences then compare with :func:`score` too.
+"""
+
+import json
+import re
+import sys
+from io import StringIO
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nerwin import metrics as M
+from nerwin import tags as T
+from nerwin.cli import cli
+from nerwin.data import read_conll
+
+HERE = Path(__file__).resolve().parent
+GOLDEN = HERE / "golden"
+SAMPLE = HERE.parent / "data" / "sample"
+
+
+def first_mask(n, starts=(0,)):
+    mask = np.zeros(n, bool)
+    mask[[s for s in starts if s < n]] = True
+    return mask
+
+
+def arr(tags):
+    return np.array(tags, dtype=object)
+
+
+def strict(tags, scheme, starts=(0,)):
+    """Strict entities of tag strings as (start, end, type) triples."""
+    prefix, type_, types = T.parse(tags)
+    sp = M.strict_spans(prefix, type_, first_mask(len(tags), starts), scheme)
+    return [(int(s), int(e), types[int(k)]) for s, e, k in zip(sp.start, sp.end, sp.label)]
+
+
+def run(gold, pred, starts=(0,), **kw):
+    return M.score(arr(gold), arr(pred), first_mask(len(gold), starts), **kw)
+
+
+# ================================================================ the strict reader
+
+
+def test_strict_iob2_keeps_only_runs_opened_by_b():
+    tags = ["O", "I-PER", "I-PER", "B-LOC", "I-LOC", "B-ORG", "I-PER", "B-PER", "I-PER", "B-PER"]
+    # O I-PER I-PER: no B, no entity; B-ORG I-PER: the I-PER opens nothing; B-PER B-PER: two
+    assert strict(tags, "iob2") == [(3, 5, "LOC"), (5, 6, "ORG"), (7, 9, "PER"), (9, 10, "PER")]
+    # conlleval's reading repairs the same tags instead
+    prefix, type_, _ = T.parse(tags)
+    assert len(T.spans(prefix, type_, first_mask(len(tags)))) == 6
+
+
+def test_strict_iob2_treats_e_and_s_as_ill_formed():
+    assert strict(["S-PER", "B-PER", "E-PER", "B-LOC", "I-LOC"], "iob2") == [(1, 2, "PER"), (3, 5, "LOC")]
+
+
+def test_strict_iobes():
+    tags = ["B-PER", "I-PER", "E-PER",  # 0-2 well-formed
+            "S-LOC",                    # 3
+            "B-ORG", "I-ORG", "O",      # 4-5 never closed
+            "B-PER", "E-LOC",           # 7-8 closed with another type
+            "I-PER", "E-PER",           # 9-10 opened by I
+            "B-MISC", "B-MISC", "E-MISC",  # 11 unclosed, then 12-13 well-formed
+            "S-PER", "E-PER"]           # 14, then an E after S
+    assert strict(tags, "iobes") == [(0, 3, "PER"), (3, 4, "LOC"), (12, 14, "MISC"), (14, 15, "PER")]
+
+
+def test_strict_iob1():
+    tags = ["I-PER", "I-PER", "B-PER",   # PER[0,2), then B right after a PER: PER[2,3)
+            "O", "B-LOC", "I-LOC",       # B after O is ill-formed, its I with it
+            "O", "I-ORG", "B-ORG", "B-ORG",  # three touching ORGs
+            "I-MISC",                    # I after another type opens MISC
+            "B-PER",                     # B after another type: ill-formed
+            "O", "B-PER", "B-PER"]       # B after an ill-formed B is not after an entity
+    assert strict(tags, "iob1") == [(0, 2, "PER"), (2, 3, "PER"), (7, 8, "ORG"), (8, 9, "ORG"),
+                                    (9, 10, "ORG"), (10, 11, "MISC")]
+
+
+def test_strict_respects_sentence_starts():
+    # IOB2: an I at a sentence start does not continue the entity of the sentence before
+    assert strict(["B-PER", "I-PER", "I-PER", "B-LOC"], "iob2", starts=(0, 2)) == [(0, 2, "PER"), (3, 4, "LOC")]
+    assert strict(["B-PER", "I-PER", "I-PER", "B-LOC"], "iob2", starts=(0,)) == [(0, 3, "PER"), (3, 4, "LOC")]
+    # IOB1: a B opening a sentence touches nothing
+    assert strict(["I-PER", "I-PER", "B-PER"], "iob1", starts=(0, 2)) == [(0, 2, "PER")]
+    assert strict(["I-PER", "I-PER", "B-PER"], "iob1", starts=(0,)) == [(0, 2, "PER"), (2, 3, "PER")]
+    # IOBES: B E across a sentence break is two broken halves
+    assert strict(["B-PER", "E-PER"], "iobes", starts=(0, 1)) == []
+    assert strict(["B-PER", "E-PER"], "iobes", starts=(0,)) == [(0, 2, "PER")]
+
+
+def test_strict_empty_and_bad_scheme():
+    assert strict([], "iob2", starts=()) == []
+    assert strict(["O", "O"], "iobes") == []
+    with pytest.raises(ValueError, match="unknown tag scheme 'bio'"):
+        strict(["B-PER"], "bio")
+
+
+def reference_strict(tags, starts, scheme):
+    """The strict reading token by token, sentence by sentence (the definition, slowly)."""
+    found, bounds = [], sorted(set(starts) | {0}) + [len(tags)]
+    inside = {"I", "E"} if scheme == "iobes" else {"I"}
+    for a, b in zip(bounds, bounds[1:]):
+        sent = [(t, None) if t == "O" else (t[0], t[2:]) for t in tags[a:b]]
+        i, last = 0, None  # last: (type, end) of the last entity found in this sentence
+        while i < len(sent):
+            p, kind = sent[i]
+            if p == "O":
+                i += 1
+                continue
+            j = i + 1
+            while j < len(sent) and sent[j][0] in inside and sent[j][1] == kind and sent[j - 1][0] in "BI":
+                j += 1
+            if scheme == "iob2":
+                ok = p == "B"
+            elif scheme == "iobes":
+                ok = p == "S" or (p == "B" and sent[j - 1][0] == "E")
+            else:
+                ok = p == "I" or (p == "B" and last == (kind, i))
+            if ok:
+                found.append((a + i, a + j, kind))
+                last = (kind, j)
+            i = j
+    return found
+
+
+TAG_ALPHABET = ["O", "B-A", "I-A", "E-A", "S-A", "B-B", "I-B", "E-B", "S-B"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(tags=st.lists(st.sampled_from(TAG_ALPHABET), max_size=30),
+       cuts=st.sets(st.integers(0, 29)), scheme=st.sampled_from(T.SCHEMES))
+def test_strict_spans_agree_with_a_token_by_token_reading(tags, cuts, scheme):
+    starts = sorted({0} | {c for c in cuts if c < len(tags)}) if tags else []
+    assert strict(tags, scheme, starts) == reference_strict(tags, starts, scheme)
+
+
+# ================================================================ score(): modes, schemes, macro
+
+
+def test_score_is_backward_compatible():
+    gold = ["I-PER", "I-PER", "B-PER", "O", "I-LOC"]
+    pred = ["I-PER", "I-PER", "O", "O", "I-LOC"]
+    r = M.score(arr(gold), arr(pred), first_mask(5))  # the old positional call
+    for key in ("precision", "recall", "f1", "token_accuracy", "tokens", "gold_entities",
+                "predicted_entities", "correct_entities", "per_type"):
+        assert key in r
+    assert (r["mode"], r["scheme"]) == ("conlleval", "iob1")  # the scheme is detected
+    assert set(r["macro"]) == {"precision", "recall", "f1"}
+    assert r["correct_entities"] == 2 and r["gold_entities"] == 3
+
+
+def test_strict_mode_counts_only_well_formed_entities():
+    gold = ["B-PER", "I-PER", "O", "I-LOC", "O", "B-ORG"]
+    pred = ["B-PER", "I-PER", "O", "B-LOC", "O", "I-ORG"]
+    lenient = run(gold, pred)
+    # conlleval repairs both I's: PER, LOC, ORG on both sides, all three right
+    assert (lenient["gold_entities"], lenient["predicted_entities"], lenient["correct_entities"]) == (3, 3, 3)
+    assert lenient["f1"] == 100.0
+    r = run(gold, pred, mode="strict", scheme="iob2")
+    # gold: PER[0,2) ORG[5,6) (O I-LOC is ill-formed); pred: PER[0,2) LOC[3,4) (O I-ORG is)
+    assert (r["gold_entities"], r["predicted_entities"], r["correct_entities"]) == (2, 2, 1)
+    assert (r["precision"], r["recall"], r["f1"]) == (50.0, 50.0, 50.0)
+    assert r["per_type"]["LOC"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "tp": 0, "fp": 1, "fn": 0, "support": 0}
+    assert r["per_type"]["ORG"]["fn"] == 1 and r["per_type"]["ORG"]["support"] == 1
+    assert (r["mode"], r["scheme"]) == ("strict", "iob2")
+    # token accuracy does not depend on the mode
+    assert r["token_accuracy"] == lenient["token_accuracy"] == pytest.approx(100 * 4 / 6)
+
+
+def test_strict_mode_on_the_ill_formed_golden_case():
+    words, gold, pred, first = read_golden(GOLDEN / "ill_formed.conll")
+    r = M.score(gold, pred, first, mode="strict", scheme="iob2")
+    # gold: ORG[3,4) PER[7,10) (I-MISC, I-LOC after B-ORG and O I-LOC I-LOC are ill-formed)
+    # pred: MISC[1,2) ORG[3,5) PER[7,8) (I-LOC after B-PER, I-PER after I-LOC, O I-LOC are)
+    assert (r["gold_entities"], r["predicted_entities"], r["correct_entities"]) == (2, 3, 0)
+    assert list(r["per_type"]) == ["MISC", "ORG", "PER"]  # LOC has no entity on either side
+    assert r["f1"] == 0.0
+
+
+def test_scheme_argument_is_used_and_echoed():
+    gold = ["I-PER", "I-PER", "B-PER", "O"]
+    # as IOB1: two touching PERs; as IOB2: the I-PER run is ill-formed, the B-PER stands
+    as_iob1 = run(gold, gold, mode="strict", scheme="iob1")
+    as_iob2 = run(gold, gold, mode="strict", scheme="iob2")
+    assert (as_iob1["scheme"], as_iob1["gold_entities"]) == ("iob1", 2)
+    assert (as_iob2["scheme"], as_iob2["gold_entities"]) == ("iob2", 1)
+    assert run(gold, gold, mode="strict")["scheme"] == "iob1"  # auto: detected
+    assert run(gold, gold, scheme="iobes")["scheme"] == "iobes"
+    with pytest.raises(ValueError, match="unknown tag scheme"):
+        run(gold, gold, scheme="bio")
+    with pytest.raises(ValueError, match="unknown scoring mode"):
+        run(gold, gold, mode="lenient")
+
+
+def test_macro_averages_by_hand():
+    words, gold, pred, first = read_golden(GOLDEN / "iob2_basic.conll")
+    r = M.score(gold, pred, first)
+    # per type (see GOLDEN_REASONING): LOC 0/0/0, ORG 100/50/66.67, PER 100/100/100
+    assert r["macro"]["precision"] == pytest.approx(200 / 3)
+    assert r["macro"]["recall"] == pytest.approx(50.0)
+    assert r["macro"]["f1"] == pytest.approx((0 + 200 / 3 + 100) / 3)
+    assert r["precision"] == pytest.approx(50.0)  # micro differs
+    table = M.report(r, macro=True)
+    assert list(table.index) == ["LOC", "ORG", "PER", "overall", "macro avg"]
+    assert table.loc["macro avg", "recall"] == pytest.approx(50.0)
+    assert pd.isna(table.loc["macro avg", "tp"])
+
+
+def test_macro_counts_types_found_on_one_side_only():
+    words, gold, pred, first = read_golden(GOLDEN / "types_one_side.conll")
+    r = M.score(gold, pred, first)
+    # LOC 100/100/100, MISC (gold only) 0/0/0, ORG 100/50/66.67, PER (predicted only) 0/0/0
+    assert r["macro"]["precision"] == pytest.approx(50.0)
+    assert r["macro"]["recall"] == pytest.approx((100 + 0 + 50 + 0) / 4)
+    assert r["macro"]["f1"] == pytest.approx((100 + 200 / 3) / 4)
+    assert run(["O"], ["O"])["macro"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0}
+
+
+# ================================================================ agreement with conlleval
+
+
+def read_golden(path):
+    """Words, gold tags, predicted tags and sentence starts of a ``word gold pred`` file."""
+    words, gold, pred, starts = [], [], [], []
+    new_sentence = True
+    for line in path.read_text(encoding="utf-8").split("\n"):
+        if not line.strip():
+            new_sentence = True
+            continue
+        w, g, p = line.split()
+        if new_sentence:
+            starts.append(len(words))
+            new_sentence = False
+        words.append(w), gold.append(g), pred.append(p)
+    return arr(words), arr(gold), arr(pred), first_mask(len(words), starts)
+
+
+_PROCESSED = re.compile(r"processed (\d+) tokens with (\d+) phrases; found: (\d+) phrases; correct: (\d+)\.")
+_OVERALL = re.compile(r"accuracy: +([\d.]+)%; precision: +([\d.]+)%; recall: +([\d.]+)%; FB1: +([\d.]+)")
+_TYPE = re.compile(r" *(\S+): precision: +([\d.]+)%; recall: +([\d.]+)%; FB1: +([\d.]+)  (\d+)")
+
+
+def parse_conlleval(text):
+    """conlleval's report as strings: counts, overall figures, per type (P, R, FB1, found)."""
+    lines = text.strip("\n").split("\n")
+    counts = _PROCESSED.fullmatch(lines[0]).groups()
+    overall = _OVERALL.fullmatch(lines[1]).groups() if len(lines) > 1 else None
+    per_type = {m.group(1): m.groups()[1:] for m in map(_TYPE.fullmatch, lines[2:])}
+    return counts, overall, per_type
+
+
+def as_conlleval(r):
+    """score()'s result in the same strings, to two decimals as conlleval prints them."""
+    counts = tuple(str(r[k]) for k in ("tokens", "gold_entities", "predicted_entities", "correct_entities"))
+    overall = tuple(f"{r[k]:.2f}" for k in ("token_accuracy", "precision", "recall", "f1")) if r["tokens"] else None
+    per_type = {t: (f"{v['precision']:.2f}", f"{v['recall']:.2f}", f"{v['f1']:.2f}", str(v["tp"] + v["fp"]))
+                for t, v in r["per_type"].items()}
+    return counts, overall, per_type
+
+
+GOLDEN_REASONING = """
+Hand computation of each golden case as conlleval.pl counts (chunks as [start,end) token
+indices; a chunk is correct when both sides start it at the same token with the same type
+and end it at the same token; accuracy = equal tag strings / tokens; P = correct / found,
+R = correct / phrases, FB1 = 2PR / (P + R); per type "found" is the predicted chunks).
+
+iob2_basic (14 tokens, two sentences)
+  gold: PER[0,2) LOC[3,5) ORG[6,7) | ORG[9,11) LOC[13,14)                  5 phrases
+  pred: PER[0,2) LOC[3,4)          | ORG[9,11) LOC[12,14)                  found 4
+  correct: PER[0,2) ORG[9,11) = 2; LOC[3,4) is short, LOC[12,14) starts early
+  tags differ on York, Reuters, in, Brussels: 10/14 = 71.43
+  P 2/4 = 50.00, R 2/5 = 40.00, FB1 2*50*40/90 = 44.44
+  LOC 0/2 found, 0/2 gold: 0, 0, 0 (2);  ORG 1/1, 1/2: 100, 50, 66.67 (1);  PER 100, 100, 100 (1)
+
+iob1 (18 tokens, IOB1 on both sides)
+  gold: ORG[0,1) MISC[2,3) MISC[6,7) | PER[9,11) PER[12,13) LOC[14,15) LOC[15,16)   7
+        (Bonn I-LOC Germany B-LOC: the B splits two touching LOCs)
+  pred: ORG[0,1) MISC[2,3) LOC[6,7)  | PER[9,10) PER[10,11) PER[12,13) LOC[14,16) MISC[16,17)   8
+        (Smith B-PER after I-PER starts a chunk; Peter B-PER after O starts one, like gold's I-PER)
+  correct: ORG[0,1) MISC[2,3) PER[12,13) = 3
+  tags differ on British, Smith, Peter, Germany, today: 13/18 = 72.22
+  P 3/8 = 37.50, R 3/7 = 42.86, FB1 = 2(3/8)(3/7)/(3/8+3/7) = 18/45 = 40.00
+  LOC 0/2, 0/2: 0 (2);  MISC 1/2, 1/2: 50, 50, 50 (2);  ORG 100 (1);
+  PER 1/3, 1/2: 33.33, 50.00, FB1 (1/3)/(5/6) = 40.00 (3)
+
+ill_formed (14 tokens, IOB2 with ill-formed tags repaired)
+  gold: MISC[1,2) (O I-MISC starts) ORG[3,4) LOC[4,5) (I-LOC after B-ORG starts) |
+        PER[7,10) LOC[11,13) (O I-LOC starts)                                   5
+  pred: MISC[1,2) ORG[3,5) | PER[7,8) LOC[8,9) PER[9,10) (I-PER after I-LOC starts) LOC[11,13)   6
+  correct: MISC[1,2) (I-MISC and B-MISC both start there) LOC[11,13) = 2
+  tags differ on Dutch, Amsterdam, Maria: 11/14 = 78.57
+  P 2/6 = 33.33, R 2/5 = 40.00, FB1 (2/6)(2/5)2/(2/6+2/5) = 4/11 = 36.36
+  LOC 1/2, 1/2: 50, 50, 50 (2);  MISC 100 (1);  ORG 0 (1);  PER 0 of 2 found, 0 of 1: 0 (2)
+
+adjacent (11 tokens, same-type entities side by side)
+  gold: LOC[0,1) LOC[1,2) LOC[2,3) LOC[4,5) | PER[7,8) PER[8,10)          6
+  pred: LOC[0,2) LOC[2,3) (B after I starts)   | PER[7,8) PER[8,9) PER[9,10)   5
+  correct: LOC[2,3) PER[7,8) = 2 (LOC[0,1) vs LOC[0,2): gold ends at France, pred does not)
+  tags differ on France, Spain, Brown: 8/11 = 72.73
+  P 2/5 = 40.00, R 2/6 = 33.33, FB1 2(0.4)(1/3)/(0.4+1/3) = 36.36
+  LOC 1/2, 1/4: 50, 25, 33.33 (2);  PER 1/3, 1/2: 33.33, 50, 40.00 (3)
+
+sentence_boundaries (13 tokens, four sentences)
+  gold: PER[2,4) | PER[4,5) LOC[7,9) | LOC[9,10) (I-LOC opening a sentence starts) | PER[11,12)   5
+  pred: PER[2,4) | PER[4,5) (I-PER opening a sentence starts) LOC[7,9) | LOC[9,10) |            4
+  the blank line is an O O boundary token: it ends every chunk and is not counted as a token,
+  so no chunk runs from one sentence into the next; correct = 4
+  tags differ on Obama, Paris, Ban: 10/13 = 76.92
+  P 4/4 = 100.00, R 4/5 = 80.00, FB1 2*100*80/180 = 88.89
+  LOC 2/2, 2/2: 100 (2);  PER 2/2, 2/3: 100, 66.67, 80.00 (2)
+
+types_one_side (12 tokens; MISC only in gold, PER only in predictions)
+  gold: ORG[0,1) MISC[3,5) LOC[6,7) | ORG[8,9)                            4
+  pred: ORG[0,1) LOC[6,7)           | PER[8,9)                            3
+  correct: ORG[0,1) LOC[6,7) = 2
+  tags differ on Olympic, Games, Apple: 9/12 = 75.00
+  P 2/3 = 66.67, R 2/4 = 50.00, FB1 (2/3)/(7/6) = 4/7 = 57.14
+  LOC 100 (1);  MISC nothing found: 0, 0, 0 (0);  ORG 1/1, 1/2: 100, 50, 66.67 (1);
+  PER found 1, no gold: 0, 0, 0 (1); conlleval lists a type found on either side
+
+no_predictions (3 tokens)
+  gold LOC[0,1), nothing predicted: found 0 leaves precision at 0; 2/3 tags equal = 66.67
+  LOC: 0, 0, 0 (0)
+"""
+
+GOLDEN_CASES = sorted(p.stem for p in GOLDEN.glob("*.conll"))
+
+
+def test_there_are_enough_golden_cases():
+    assert len(GOLDEN_CASES) >= 6
+    for name in GOLDEN_CASES:
+        assert (GOLDEN / f"{name}.expected").is_file(), name
+        assert f"\n{name} (" in GOLDEN_REASONING, f"no hand computation written for {name}"
+
+
+@pytest.mark.parametrize("name", GOLDEN_CASES)
+def test_score_reproduces_conlleval_to_two_decimals(name):
+    words, gold, pred, first = read_golden(GOLDEN / f"{name}.conll")
+    expected = parse_conlleval((GOLDEN / f"{name}.expected").read_text())
+    assert as_conlleval(M.score(gold, pred, first)) == expected
+
+
+# ---------------------------------------------------------------- a port of conlleval.pl
+
+
+def _chunk_start(prev_tag, tag, prev_type, type_):
+    start = (prev_tag, tag) in {("B", "B"), ("I", "B"), ("O", "B"), ("O", "I"), ("E", "E"), ("E", "I"), ("O", "E")}
+    return start or (tag not in ("O", ".") and prev_type != type_) or tag in ("[", "]")
+
+
+def _chunk_end(prev_tag, tag, prev_type, type_):
+    end = (prev_tag, tag) in {("B", "B"), ("B", "O"), ("I", "B"), ("I", "O"), ("E", "E"), ("E", "I"), ("E", "O")}
+    return end or (prev_tag not in ("O", ".") and prev_type != type_) or prev_tag in ("]", "[")
+
+
+def _split_tag(tag):
+    m = re.match(r"^([^-]*)-(.*)$", tag)
+    return (m.group(1), m.group(2)) if m else (tag, "")
+
+
+def conlleval_port(text):
+    """conlleval.pl's main loop and report, statement by statement (startOfChunk,
+    endOfChunk, the inCorrect flag, blank lines read as an ``-X- O O`` boundary token)."""
+    correct_chunk = found_correct = found_guessed = correct_tags = tokens = 0
+    cc, fc, fg = {}, {}, {}
+    last_c, last_ct, last_g, last_gt = "O", "", "O", ""
+    in_correct = False
+    for line in text.split("\n")[:-1] if text.endswith("\n") else text.split("\n"):
+        features = line.split() or ["-X-", "O", "O"]
+        guessed, guessed_t = _split_tag(features[-1])
+        correct, correct_t = _split_tag(features[-2])
+        boundary = features[0] == "-X-"
+        if boundary:
+            guessed = "O"
+        if in_correct:
+            ec, eg = _chunk_end(last_c, correct, last_ct, correct_t), _chunk_end(last_g, guessed, last_gt, guessed_t)
+            if ec and eg and last_gt == last_ct:
+                in_correct = False
+                correct_chunk += 1
+                cc[last_ct] = cc.get(last_ct, 0) + 1
+            elif ec != eg or guessed_t != correct_t:
+                in_correct = False
+        sc, sg = _chunk_start(last_c, correct, last_ct, correct_t), _chunk_start(last_g, guessed, last_gt, guessed_t)
+        if sc and sg and guessed_t == correct_t:
+            in_correct = True
+        if sc:
+            found_correct += 1
+            fc[correct_t] = fc.get(correct_t, 0) + 1
+        if sg:
+            found_guessed += 1
+            fg[guessed_t] = fg.get(guessed_t, 0) + 1
+        if not boundary:
+            correct_tags += correct == guessed and guessed_t == correct_t
+            tokens += 1
+        last_g, last_c, last_gt, last_ct = guessed, correct, guessed_t, correct_t
+    if in_correct:
+        correct_chunk += 1
+        cc[last_ct] = cc.get(last_ct, 0) + 1
+
+    p = 100 * correct_chunk / found_guessed if found_guessed > 0 else 0.0
+    r = 100 * correct_chunk / found_correct if found_correct > 0 else 0.0
+    f = 2 * p * r / (p + r) if p + r > 0 else 0.0
+    out = [f"processed {tokens} tokens with {found_correct} phrases; found: {found_guessed} phrases; "
+           f"correct: {correct_chunk}."]
+    if tokens > 0:
+        out.append(f"accuracy: {100 * correct_tags / tokens:6.2f}%; precision: {p:6.2f}%; "
+                   f"recall: {r:6.2f}%; FB1: {f:6.2f}")
+    for t in sorted(set(fc) | set(fg)):
+        p = 100 * cc.get(t, 0) / fg[t] if fg.get(t) else 0.0
+        r = 100 * cc.get(t, 0) / fc[t] if fc.get(t) else 0.0
+        f = 0.0 if p + r == 0 else 2 * p * r / (p + r)
+        out.append(f"{t:>17}: precision: {p:6.2f}%; recall: {r:6.2f}%; FB1: {f:6.2f}  {fg.get(t, 0)}")
+    return "\n".join(out) + "\n"
+
+
+@pytest.mark.parametrize("name", GOLDEN_CASES)
+def test_hand_computed_goldens_match_the_conlleval_port(name):
+    assert conlleval_port((GOLDEN / f"{name}.conll").read_text()) == (GOLDEN / f"{name}.expected").read_text()
+
+
+IOB_TAGS = ["O", "O", "B-PER", "I-PER", "B-LOC", "I-LOC", "I-MISC"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.tuples(st.sampled_from(IOB_TAGS), st.sampled_from(IOB_TAGS)), min_size=1, max_size=8),
+                min_size=1, max_size=5))
+def test_score_agrees_with_the_conlleval_port_on_random_iob(sentences):
+    """IOB1, IOB2 and every ill-formed mix of them (conlleval does not know IOBES)."""
+    text = "\n\n".join("\n".join(f"w {g} {p}" for g, p in s) for s in sentences) + "\n"
+    lengths = [len(s) for s in sentences]
+    gold = arr([g for s in sentences for g, _ in s])
+    pred = arr([p for s in sentences for _, p in s])
+    first = first_mask(len(gold), np.cumsum([0] + lengths[:-1]))
+    assert as_conlleval(M.score(gold, pred, first)) == parse_conlleval(conlleval_port(text))
+
+
+# ================================================================ confusion
+
+
+def test_confusion_by_hand():
+    gold = ["B-PER", "I-PER", "O", "B-LOC", "O", "B-ORG", "O", "O"]
+    pred = ["B-ORG", "I-ORG", "O", "B-LOC", "I-LOC", "B-ORG", "O", "B-PER"]
+    # gold PER[0,2) LOC[3,4) ORG[5,6); pred ORG[0,2) LOC[3,5) ORG[5,6) PER[7,8)
+    # [0,2): PER read as ORG; [5,6): ORG right; LOC[3,4) missed; LOC[3,5), PER[7,8) spurious
+    table = M.confusion(arr(gold), arr(pred), first_mask(8))
+    assert list(table.index) == ["LOC", "ORG", "PER", "spurious"]
+    assert list(table.columns) == ["LOC", "ORG", "PER", "missed"]
+    assert table.to_numpy().tolist() == [
+        [0, 0, 0, 1],
+        [0, 1, 0, 0],
+        [0, 1, 0, 0],
+        [1, 0, 1, 0],
+    ]
+    assert (table.index.name, table.columns.name) == ("gold", "predicted")
+
+
+def test_confusion_type_only_on_one_side():
+    words, gold, pred, first = read_golden(GOLDEN / "types_one_side.conll")
+    table = M.confusion(gold, pred, first)
+    # ORG[8,9) predicted as PER with the same boundaries; MISC[3,5) missed
+    assert table.loc["ORG", "PER"] == 1 and table.loc["ORG", "ORG"] == 1
+    assert table.loc["MISC", "missed"] == 1 and table.loc["LOC", "LOC"] == 1
+    assert table.to_numpy().sum() == 4  # gold entities, none spurious
+    assert table.loc["spurious"].sum() == 0
+
+
+def test_confusion_follows_the_mode():
+    gold, pred = ["O", "I-PER"], ["O", "B-PER"]
+    assert M.confusion(arr(gold), arr(pred), first_mask(2)).loc["PER", "PER"] == 1
+    strict_table = M.confusion(arr(gold), arr(pred), first_mask(2), mode="strict", scheme="iob2")
+    assert strict_table.loc["PER", "PER"] == 0 and strict_table.loc["spurious", "PER"] == 1
+
+
+def test_confusion_of_a_corpus_without_entities():
+    table = M.confusion(arr(["O"]), arr(["O"]), first_mask(1))
+    assert table.shape == (1, 1) and table.to_numpy().sum() == 0
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(IOB_TAGS), st.sampled_from(IOB_TAGS)), min_size=1, max_size=25),
+       st.sampled_from(M.MODES))
+def test_confusion_margins_are_the_score_counts(pairs, mode):
+    gold, pred = arr([g for g, _ in pairs]), arr([p for _, p in pairs])
+    first = first_mask(len(pairs))
+    r = M.score(gold, pred, first, mode=mode, scheme="iob2")
+    table = M.confusion(gold, pred, first, mode=mode, scheme="iob2")
+    types = list(r["per_type"])
+    assert list(table.index) == types + ["spurious"] and list(table.columns) == types + ["missed"]
+    for t, v in r["per_type"].items():
+        assert table.loc[t].sum() == v["support"]            # a row: the gold entities of t
+        assert table[t].sum() == v["tp"] + v["fp"]           # a column: the predicted ones
+        assert table.loc[t, t] == v["tp"]
+    assert table.to_numpy().sum() - table.loc["spurious"].sum() == r["gold_entities"]
+
+
+# ================================================================ error lists
+
+
+ERR_WORDS = ["Yesterday", "the", "President", "visited", "New", "York", "and", "later", "New", "York", "again", ".",
+             "Paris", "is", "nice"]
+ERR_GOLD = ["O", "O", "O", "O", "B-LOC", "I-LOC", "O", "O", "B-LOC", "I-LOC", "O", "O", "B-LOC", "O", "O"]
+ERR_PRED = ["O", "O", "B-PER", "O", "B-LOC", "O", "O", "O", "B-LOC", "O", "O", "O", "B-ORG", "O", "O"]
+ERR_FIRST = first_mask(15, (0, 12))
+
+
+def test_errors_by_hand():
+    fp, fn = M.errors(arr(ERR_WORDS), arr(ERR_GOLD), arr(ERR_PRED), ERR_FIRST, 10)
+    # false positives: New/LOC twice (cut short), President/PER, Paris/ORG (wrong type)
+    assert fp.to_dict(orient="records") == [
+        {"text": "New", "type": "LOC", "count": 2, "context": "... the President visited [New]LOC York and later ..."},
+        {"text": "Paris", "type": "ORG", "count": 1, "context": "[Paris]ORG is nice"},
+        {"text": "President", "type": "PER", "count": 1, "context": "Yesterday the [President]PER visited New York ..."},
+    ]
+    # false negatives: New York/LOC twice, Paris/LOC; Paris's context stops at its sentence
+    assert fn.to_dict(orient="records") == [
+        {"text": "New York", "type": "LOC", "count": 2,
+         "context": "... the President visited [New York]LOC and later New ..."},
+        {"text": "Paris", "type": "LOC", "count": 1, "context": "[Paris]LOC is nice"},
+    ]
+
+
+def test_errors_keeps_the_n_most_frequent_and_a_chosen_context():
+    fp, fn = M.errors(arr(ERR_WORDS), arr(ERR_GOLD), arr(ERR_PRED), ERR_FIRST, 1, context=1)
+    assert fp.to_dict(orient="records") == [
+        {"text": "New", "type": "LOC", "count": 2, "context": "... visited [New]LOC York ..."}]
+    assert list(fn["text"]) == ["New York"]
+
+
+def test_errors_none():
+    fp, fn = M.errors(arr(["Paris"]), arr(["B-LOC"]), arr(["B-LOC"]), first_mask(1), 5)
+    assert len(fp) == len(fn) == 0
+    assert list(fp.columns) == list(fn.columns) == ["text", "type", "count", "context"]
+
+
+def test_errors_follow_the_mode():
+    words, gold, pred = arr(["in", "Oslo"]), arr(["O", "I-LOC"]), arr(["O", "B-LOC"])
+    assert len(M.errors(words, gold, pred, first_mask(2), 5)[0]) == 0
+    fp, fn = M.errors(words, gold, pred, first_mask(2), 5, mode="strict", scheme="iob2")
+    assert list(fp["text"]) == ["Oslo"] and len(fn) == 0
+
+
+# ================================================================ report formats
+
+
+def hand_result():
+    return {"data": "x.conll", **M.score(arr(ERR_GOLD), arr(ERR_PRED), ERR_FIRST, mode="strict")}
+
+
+def test_to_markdown_by_hand():
+    frame = pd.DataFrame({"text": ["a|b", "c"], "f1": [12.345, 50.0], "tp": pd.array([1, pd.NA], dtype="Int64")},
+                         index=pd.Index(["X", "Y"], name="type"))
+    assert M.to_markdown(frame) == "\n".join([
+        "| type | text | f1 | tp |",
+        "|---|---|---:|---:|",
+        "| X | a\\|b | 12.35 | 1 |",
+        "| Y | c | 50.00 |  |",
+    ])
+
+
+def test_markdown_does_not_need_tabulate(monkeypatch):
+    monkeypatch.setitem(sys.modules, "tabulate", None)  # importing it now fails
+    with pytest.raises(ImportError):
+        pd.DataFrame({"a": [1]}).to_markdown()
+    r = hand_result()
+    errs = M.errors(arr(ERR_WORDS), arr(ERR_GOLD), arr(ERR_PRED), ERR_FIRST, 3, mode="strict")
+    text = M.format_report(r, "markdown", M.confusion(arr(ERR_GOLD), arr(ERR_PRED), ERR_FIRST), errs)
+    assert "| type | precision | recall | f1 | tp | fp | fn | support |" in text
+    assert "| gold | LOC | ORG | PER | missed |" in text
+    assert "| rank | text | type | count | context |" in text
+
+
+def test_table_format_names_scheme_mode_and_accuracy():
+    text = M.format_report(hand_result(), "table")
+    head, scores = text.split("\n")[0], text.split("\n")[1:]
+    assert head == "x.conll: 15 tokens, 3 gold entities; scheme iob2, mode strict"
+    assert [line.split()[0] for line in scores[1:5]] == ["LOC", "ORG", "PER", "overall"]
+    assert scores[5].startswith("macro avg")
+    assert scores[6].startswith("token accuracy: 73.33%")  # 11 of 15 tags equal
+
+
+def test_csv_sections_read_back_with_pandas():
+    r = hand_result()
+    errs = M.errors(arr(ERR_WORDS), arr(ERR_GOLD), arr(ERR_PRED), ERR_FIRST, 2)
+    text = M.format_report(r, "csv", M.confusion(arr(ERR_GOLD), arr(ERR_PRED), ERR_FIRST), errs)
+    summary, scores, confusion, errors = (pd.read_csv(StringIO(s)) for s in text.strip("\n").split("\n\n"))
+    assert dict(zip(summary["key"], summary["value"]))["scheme"] == "iob2"
+    assert dict(zip(summary["key"], summary["value"]))["mode"] == "strict"
+    assert list(scores["type"]) == ["LOC", "ORG", "PER", "overall", "macro avg"]
+    overall = scores.set_index("type").loc["overall"]
+    assert overall["precision"] == pytest.approx(r["precision"], abs=1e-4)
+    assert overall["tp"] == r["correct_entities"]
+    assert scores.set_index("type").loc["macro avg", "f1"] == pytest.approx(r["macro"]["f1"], abs=1e-4)
+    assert list(confusion.columns) == ["gold", "LOC", "ORG", "PER", "missed"]
+    assert list(errors.columns) == ["error", "rank", "text", "type", "count", "context"]
+    assert list(errors["error"]) == ["false positive"] * 2 + ["false negative"] * 2
+    assert list(errors["text"]) == ["New", "Paris", "New York", "Paris"]
+
+
+def test_json_format_holds_everything():
+    r = hand_result()
+    errs = M.errors(arr(ERR_WORDS), arr(ERR_GOLD), arr(ERR_PRED), ERR_FIRST, 2)
+    out = json.loads(M.format_report(r, "json", M.confusion(arr(ERR_GOLD), arr(ERR_PRED), ERR_FIRST), errs))
+    assert out["scheme"] == "iob2" and out["mode"] == "strict" and out["data"] == "x.conll"
+    assert out["macro"] == pytest.approx(r["macro"])
+    assert out["confusion"]["LOC"] == {"LOC": 0, "ORG": 1, "PER": 0, "missed": 2}
+    assert out["confusion"]["spurious"] == {"LOC": 2, "ORG": 0, "PER": 1, "missed": 0}
+    assert out["errors"]["false_positives"][0] == {
+        "text": "New", "type": "LOC", "count": 2, "context": "... the President visited [New]LOC York and later ..."}
+    assert [e["text"] for e in out["errors"]["false_negatives"]] == ["New York", "Paris"]
+    with pytest.raises(ValueError, match="unknown report format"):
+        M.format_report(r, "xml")
+
+
+# ================================================================ the eval command
+
+
+@pytest.fixture(scope="module")
+def quick_model(tmp_path_factory):
+    from nerwin import config as cfg
+    from nerwin.train import train
+
+    out = tmp_path_factory.mktemp("eval_reports") / "run"
+    train(cfg.load(None, ["train.epochs=2", "model.hidden=[20]", f'data.train="{SAMPLE / "train.conll"}"',
+                          f'data.dev="{SAMPLE / "dev.conll"}"']), out, quiet=True)
+    return out
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def evaluate(model, *args):
+    result = invoke("eval", "--model", model, "--data", SAMPLE / "test.conll", *args)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def written(path):
+    """Words, gold and predicted tags and sentence starts of an ``--output`` file."""
+    return read_golden(path)
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "csv", "markdown"])
+@pytest.mark.parametrize("scheme, mode", [("iob2", "strict"), ("iob1", "conlleval")])
+def test_eval_echoes_scheme_and_mode_in_every_format(quick_model, fmt, scheme, mode):
+    out = evaluate(quick_model, "--format", fmt, "--scheme", scheme, "--mode", mode).stdout
+    if fmt == "json":
+        result = json.loads(out)
+        assert (result["scheme"], result["mode"]) == (scheme, mode)
+    elif fmt == "csv":
+        summary = pd.read_csv(StringIO(out.split("\n\n")[0]))
+        values = dict(zip(summary["key"], summary["value"]))
+        assert (values["scheme"], values["mode"]) == (scheme, mode)
+    else:
+        assert f"scheme {scheme}, mode {mode}" in out.split("\n")[0]
+        assert "macro avg" in out and "token accuracy:" in out
+
+
+def test_eval_detects_the_scheme_by_default(quick_model):
+    result = json.loads(evaluate(quick_model, "--format", "json").stdout)
+    assert result["scheme"] == read_conll(SAMPLE / "test.conll").scheme == "iob2"
+    assert result["mode"] == "conlleval"
+
+
+@pytest.mark.parametrize("scheme, mode", [("auto", "strict"), ("iob1", "conlleval"), ("iob2", "conlleval")])
+def test_eval_figures_are_score_of_the_written_predictions(quick_model, tmp_path, scheme, mode):
+    pred_file = tmp_path / "pred.txt"
+    result = json.loads(evaluate(quick_model, "--format", "json", "--scheme", scheme, "--mode", mode,
+                                 "--output", pred_file).stdout)
+    words, gold, pred, first = written(pred_file)
+    expected = M.score(gold, pred, first, mode=mode, scheme=scheme)
+    assert expected["correct_entities"] > 0
+    for key in ("precision", "recall", "f1", "macro", "per_type", "token_accuracy", "gold_entities",
+                "predicted_entities", "correct_entities", "scheme", "mode"):
+        assert result[key] == expected[key], key  # JSON keeps floats exactly
+    if scheme == "iob1":  # predictions are written in the scheme asked for: B only after B/I of its type
+        prefix, type_, _ = T.parse(pred)
+        prev_p, prev_t = np.r_[T.O, prefix[:-1]], np.r_[-1, type_[:-1]]
+        b_ok = np.isin(prev_p, [T.B, T.I]) & (prev_t == type_) & ~first
+        assert np.any(prefix == T.I) and not np.any((prefix == T.B) & ~b_ok)
+
+
+def test_eval_strict_on_a_foreign_scheme_warns(quick_model):
+    result = invoke("eval", "--model", quick_model, "--data", SAMPLE / "test.conll", "--format", "json",
+                    "--scheme", "iob1", "--mode", "strict")
+    assert result.exit_code == 0
+    assert "tags look like iob2, read as iob1 as asked" in result.stderr
+    assert json.loads(result.stdout)["gold_entities"] == 0  # IOB2 gold opens entities with B after O
+
+
+def test_eval_confusion_in_every_format(quick_model, tmp_path):
+    pred_file = tmp_path / "pred.txt"
+    as_json = json.loads(evaluate(quick_model, "--format", "json", "--confusion", "--output", pred_file).stdout)
+    words, gold, pred, first = written(pred_file)
+    table = M.confusion(gold, pred, first)
+    assert as_json["confusion"] == {g: {p: int(v) for p, v in row.items()} for g, row in table.iterrows()}
+    for t, v in as_json["per_type"].items():
+        assert sum(as_json["confusion"][t].values()) == v["support"]
+        assert as_json["confusion"][t][t] == v["tp"]
+
+    text = evaluate(quick_model, "--confusion").stdout
+    assert "entity confusion" in text
+    block = text.split("entity confusion")[1]
+    assert "missed" in block and "spurious" in block
+    csv_sections = evaluate(quick_model, "--format", "csv", "--confusion").stdout.strip("\n").split("\n\n")
+    read_back = pd.read_csv(StringIO(csv_sections[2])).set_index("gold")
+    assert read_back.to_numpy().tolist() == table.to_numpy().tolist()
+    md = evaluate(quick_model, "--format", "markdown", "--confusion").stdout
+    assert "| gold | " + " | ".join(table.columns) + " |" in md
+    assert "entity confusion" not in evaluate(quick_model).stdout
+
+
+def test_eval_errors_in_every_format(quick_model, tmp_path):
+    pred_file = tmp_path / "pred.txt"
+    as_json = json.loads(evaluate(quick_model, "--format", "json", "--errors", "3", "--output", pred_file).stdout)
+    words, gold, pred, first = written(pred_file)
+    fp, fn = M.errors(words, gold, pred, first, 3)
+    assert as_json["errors"]["false_positives"] == fp.to_dict(orient="records")
+    assert as_json["errors"]["false_negatives"] == fn.to_dict(orient="records")
+    assert 1 <= len(fn) <= 3
+    counts = [e["count"] for e in as_json["errors"]["false_negatives"]]
+    assert counts == sorted(counts, reverse=True)
+    assert sum(counts) <= as_json["gold_entities"] - as_json["correct_entities"]
+    for e in as_json["errors"]["false_positives"] + as_json["errors"]["false_negatives"]:
+        assert f"[{e['text']}]{e['type']}" in e["context"]
+
+    text = evaluate(quick_model, "--errors", "3").stdout
+    accuracy_at = text.index("token accuracy")
+    assert accuracy_at < text.index("most frequent false positives") < text.index("most frequent false negatives")
+    assert fn["context"][0] in text
+    csv_errors = pd.read_csv(StringIO(evaluate(quick_model, "--format", "csv", "--errors", "3").stdout
+                                      .strip("\n").split("\n\n")[-1]))
+    assert set(csv_errors["error"]) <= {"false positive", "false negative"}
+    assert list(csv_errors[csv_errors["error"] == "false negative"]["text"]) == list(fn["text"])
+    md = evaluate(quick_model, "--format", "markdown", "--errors", "3").stdout
+    assert "### most frequent false negatives" in md and "| rank | text | type | count | context |" in md
+    assert "false positives" not in evaluate(quick_model).stdout
+
+
+def test_eval_markdown_without_tabulate(quick_model, monkeypatch):
+    monkeypatch.setitem(sys.modules, "tabulate", None)
+    md = evaluate(quick_model, "--format", "markdown", "--confusion", "--errors", "2").stdout
+    tables = [block.strip("\n") for block in md.split("\n\n") if block.startswith("| ")]
+    assert len(tables) == 4  # scores, confusion, false positives, false negatives
+    for block in tables:
+        cells = [len(re.findall(r"(?<!\\)\|", line)) for line in block.split("\n")]
+        assert len(set(cells)) == 1, block  # every row has as many cells as the header
+
+
+@pytest.mark.parametrize("args", [["--scheme", "bio"], ["--mode", "lenient"], ["--errors", "-1"],
+                                  ["--format", "xml"]])
+def test_eval_rejects_bad_choices(quick_model, args):
+    result = invoke("eval", "--model", quick_model, "--data", SAMPLE / "test.conll", *args)
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
