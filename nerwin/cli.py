@@ -78,22 +78,35 @@ def train(config_path, overrides, out, resume, quiet):
 @cli.command("eval")
 @model_option
 @click.option("--data", required=True, type=click.Path(path_type=Path), help="A CoNLL file with gold tags.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "markdown"]), default="table",
+              show_default=True)
+@click.option("--scheme", type=click.Choice(["auto", "iob1", "iob2", "iobes"]), default="auto", show_default=True,
+              help="Tag scheme of the data (auto: detected); predictions are written in it too.")
+@click.option("--mode", type=click.Choice(["conlleval", "strict"]), default="conlleval", show_default=True,
+              help="conlleval: read ill-formed tags as the CoNLL scorer does; strict: only entities "
+                   "well-formed in the scheme count (as seqeval's strict mode).")
+@click.option("--confusion", is_flag=True, help="Also show gold against predicted entity types, span by span.")
+@click.option("--errors", "n_errors", type=click.IntRange(min=0), default=0, metavar="N",
+              help="Also list the N most frequent false positives and false negatives, in context.")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write 'word gold predicted' lines here.")
 @click.option("--encoding", default="utf-8", show_default=True, help="Encoding of the data file.")
-def evaluate(model, data, fmt, output, encoding):
+def evaluate(model, data, fmt, scheme, mode, confusion, n_errors, output, encoding):
     """Score a model on a gold corpus: entity P/R/F1 as conlleval computes them."""
+    from nerwin import metrics
     from nerwin.data import read_conll
     from nerwin.files import atomic_write_text
-    from nerwin.metrics import report, score
     from nerwin.tagger import Tagger
 
     tagger = Tagger.load(model)
     corpus = read_conll(data, encoding=encoding)
-    predicted = tagger.tag(corpus)
-    result = score(corpus.tags, predicted, corpus.first)
-    result.update(data=str(data), scheme=corpus.scheme)
+    if scheme != "auto" and scheme != corpus.scheme:
+        click.echo(f"nerwin: warning: {data}: tags look like {corpus.scheme}, read as {scheme} as asked", err=True)
+        corpus.scheme = scheme
+    predicted = tagger.tag(corpus)  # written in the corpus's scheme
+    args = (corpus.tags, predicted, corpus.first)
+    result = metrics.score(*args, mode=mode, scheme=corpus.scheme)
+    result = {"data": str(data), **result}
     missing = sorted(set(corpus.entity_types()) - set(tagger.labels.types))
     if missing:
         click.echo(f"nerwin: warning: {data}: types the model never saw in training, scored as misses: "
@@ -105,52 +118,64 @@ def evaluate(model, data, fmt, output, encoding):
                 lines.append(f"{corpus.words[k]} {corpus.tags[k]} {predicted[k]}\n")
             lines.append("\n")
         atomic_write_text(output, "".join(lines))
-    if fmt == "json":
-        click.echo(json.dumps(result, indent=2))
-    else:
-        click.echo(f"{data}: {result['tokens']} tokens, {result['gold_entities']} entities ({corpus.scheme})")
-        click.echo(report(result).to_string(float_format=lambda v: f"{v:.2f}"))
-        click.echo(f"token accuracy: {result['token_accuracy']:.2f}%")
+    table = metrics.confusion(*args, mode=mode, scheme=corpus.scheme) if confusion else None
+    errors = metrics.errors(corpus.words, *args, n_errors, mode=mode, scheme=corpus.scheme) if n_errors else None
+    click.echo(metrics.format_report(result, fmt, table, errors))
 
 
 @cli.command()
 @model_option
 @click.argument("text", nargs=-1)
 @click.option("--input", "inputs", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Read text from this file (repeatable); '-' is standard input.")
-@click.option("--format", "fmt", type=click.Choice(["text", "jsonl", "conll"]), default="text", show_default=True)
+              help="Read text from this file or glob pattern, quoted ('docs/*.txt'); repeatable; "
+                   "'-' is standard input.")
+@click.option("--format", "fmt", type=click.Choice(["text", "jsonl", "conll", "html"]), default="text",
+              show_default=True)
 @click.option("--scheme", type=click.Choice(["iob1", "iob2", "iobes"]), default="iob2", show_default=True,
               help="Tag scheme of jsonl and conll output.")
-def predict(model, text, inputs, fmt, scheme):
-    """Tag raw text given as arguments, files or standard input."""
-    from nerwin.predict import format_conll, format_jsonl, format_text, predict_texts
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write here instead of standard output (a temporary file, renamed when complete).")
+@click.option("--batch-size", default=2000, show_default=True, type=click.IntRange(min=1),
+              help="Sentences per network call.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def predict(model, text, inputs, fmt, scheme, output, batch_size, quiet):
+    """Tag raw text given as arguments, files or standard input (when neither is given).
+
+    Files and standard input are streamed: read in pieces, cut between sentences, tagged
+    BATCH_SIZE sentences at a time. Offsets count characters from the start of each
+    argument or file."""
+    from tqdm import tqdm
+
+    from nerwin import predict as P
     from nerwin.tagger import Tagger
 
     tagger = Tagger.load(model)
-    texts = list(text)
-    for path in inputs:
-        texts.append(_read_text(path))
-    if not texts:
-        texts = [sys.stdin.read()]
-    for doc, sentences in zip(texts, predict_texts(tagger, texts, scheme)):
-        if fmt == "text":
-            click.echo(format_text(doc, sentences))
-        elif fmt == "jsonl":
-            if sentences:
-                click.echo(format_jsonl(sentences))
-        else:
-            click.echo(format_conll(sentences), nl=False)
-
-
-def _read_text(path: Path) -> str:
-    if str(path) == "-":
-        return sys.stdin.read()
+    paths = P.expand_inputs(inputs)
+    if not text and not paths:
+        paths = [Path("-")]
+    try:  # the bar's total: known when every input is a regular file
+        total = sum(p.stat().st_size for p in paths) if all(str(p) != "-" and p.is_file() for p in paths) else None
+    except OSError:
+        total = None
     try:
-        return path.read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file (expected text to tag)") from None
-    except OSError as e:
-        raise DataError(f"{path}: cannot read: {e.strerror}") from None
+        with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc="predict", file=sys.stderr,
+                  disable=quiet or not sys.stderr.isatty()) as bar, \
+                P.open_output(output, sys.stdout.buffer) as out:
+            documents = [P.text_chunks(t) for t in text] + [_read_text(p, bar.update) for p in paths]
+            writer = P.FORMATS[fmt](out, tagger.labels.types, [None] * len(text) + [str(p) for p in paths], scheme)
+            writer.write(P.tag_documents(tagger, documents, scheme, batch_size))
+    except BrokenPipeError:  # the reader left (`| head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
+
+
+def _read_text(path: Path, progress=None):
+    """The text of a file, or of standard input for '-', streamed in pieces."""
+    from nerwin.predict import file_chunks, read_chunks
+
+    if str(path) == "-":
+        return read_chunks(sys.stdin.buffer, progress=progress)
+    return file_chunks(path, progress)
 
 
 @cli.command()
@@ -225,6 +250,41 @@ def compare(runs, sort):
     if sort in table.columns:
         table = table.sort_values(sort, ascending=False)
     click.echo(table.to_string(float_format=lambda v: f"{v:.2f}"))
+
+
+@cli.group()
+def experiment():
+    """Experiments that show what a switch does."""
+
+
+@experiment.command("finetune")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder with eng.train/eng.testa or train.conll/dev.conll (default: the sample corpus).")
+@click.option("--fractions", default="0.01,0.05,0.2,1.0", show_default=True, help="Fractions of the training sentences.")
+@click.option("--seeds", default=1, show_default=True, help="Seeds (subsets and initialisations) per fraction.")
+@click.option("--out", default="runs/finetune", show_default=True, type=click.Path(file_okay=False, path_type=Path))
+@config_option
+@set_option
+@click.option("--quiet", "-q", is_flag=True, help="No line per trained model.")
+def experiment_finetune(data_dir, fractions, seeds, out, config_path, overrides, quiet):
+    """Frozen vs fine-tuned word vectors against training-set size (the TV/telly/television case)."""
+    from nerwin.experiment import run
+
+    try:
+        values = tuple(float(f) for f in fractions.split(","))
+    except ValueError:
+        raise click.BadParameter(f"{fractions!r}: expected numbers separated by commas", param_hint="--fractions")
+    if not all(0 < f <= 1 for f in values):
+        raise click.BadParameter("fractions must lie in (0, 1]", param_hint="--fractions")
+    result = run(data_dir, values, seeds, out, config_path, overrides,
+                 log=(lambda m: None) if quiet else (lambda m: click.echo(m, err=True)))
+    summary = result["summary"]
+    click.echo(summary.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+    click.echo(f"tables: {out / 'summary.md'}, {out / 'summary.csv'}, {out / 'results.csv'}, {out / 'drift.csv'}")
+    if result["plot"]:
+        click.echo(f"plot: {result['plot']}")
+    else:
+        click.echo("plot: not drawn (pip install 'nerwin[plot]' for matplotlib)")
 
 
 @cli.command()
