@@ -265,8 +265,10 @@ def experiment():
 @click.option("--out", default="runs/finetune", show_default=True, type=click.Path(file_okay=False, path_type=Path))
 @config_option
 @set_option
+@click.option("--min-steps", default=1500, show_default=True,
+              help="Train small subsets for more epochs, up to this many updates.")
 @click.option("--quiet", "-q", is_flag=True, help="No line per trained model.")
-def experiment_finetune(data_dir, fractions, seeds, out, config_path, overrides, quiet):
+def experiment_finetune(data_dir, fractions, seeds, out, config_path, overrides, min_steps, quiet):
     """Frozen vs fine-tuned word vectors against training-set size (the TV/telly/television case)."""
     from nerwin.experiment import run
 
@@ -276,7 +278,7 @@ def experiment_finetune(data_dir, fractions, seeds, out, config_path, overrides,
         raise click.BadParameter(f"{fractions!r}: expected numbers separated by commas", param_hint="--fractions")
     if not all(0 < f <= 1 for f in values):
         raise click.BadParameter("fractions must lie in (0, 1]", param_hint="--fractions")
-    result = run(data_dir, values, seeds, out, config_path, overrides,
+    result = run(data_dir, values, seeds, out, config_path, overrides, min_steps,
                  log=(lambda m: None) if quiet else (lambda m: click.echo(m, err=True)))
     summary = result["summary"]
     click.echo(summary.to_string(index=False, float_format=lambda v: f"{v:.2f}"))

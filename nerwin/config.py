@@ -84,6 +84,7 @@ DEFAULTS = {
         "batch_size": 256,
         "seed": 1,
         "patience": 0,
+        "eval_every": 1,
         "eval_batch_size": 8192,
     },
 }
@@ -127,6 +128,7 @@ RANGES = {
     "train.seed": (0, None, True, True),
     "train.patience": (0, None, True, True),
     "train.eval_batch_size": (1, None, True, True),
+    "train.eval_every": (1, None, True, True),
 }
 
 PATH_KEYS = ("data.train", "data.dev", "data.test")

@@ -106,11 +106,16 @@ def default_run_dir(config_path) -> Path:
     return Path("runs") / f"{stem}-{datetime.now():%Y%m%d-%H%M%S}"
 
 
-def fingerprint(config: dict) -> dict:
-    """Hashes of the resolved config and of the train and dev files' bytes."""
-    digest = lambda b: hashlib.sha256(b).hexdigest()
-    files = {k: digest(cfg.resolve_path(config, f"data.{k}").read_bytes()) for k in ("train", "dev")}
-    return {"config": digest(cfg.dumps(config).encode()), **files}
+def fingerprint(config: dict, train_c: Corpus, dev_c: Corpus) -> dict:
+    """Hashes of the resolved config and of the train and dev corpora's words and tags."""
+    def digest(corpus):
+        h = hashlib.sha256()
+        for part in (corpus.words, corpus.tags if corpus.tags is not None else []):
+            h.update("\n".join(part).encode("utf-8", "surrogateescape"))
+        h.update(np.asarray(corpus.lengths, np.int64).tobytes())
+        return h.hexdigest()
+    return {"config": hashlib.sha256(cfg.dumps(config).encode()).hexdigest(),
+            "train": digest(train_c), "dev": digest(dev_c)}
 
 
 @contextmanager
@@ -130,13 +135,14 @@ def stop_requests():
 
 
 def train(config: dict, out=None, quiet: bool = False, log=None, resume: bool = False,
-          stop_after_steps: int | None = None) -> Run:
+          stop_after_steps: int | None = None, corpora: tuple[Corpus, Corpus] | None = None) -> Run:
     """Train a tagger as ``config`` says; write the run folder ``out``; return the :class:`Run`.
 
     Every epoch is one pass over the shuffled training windows in minibatches, then an
     evaluation on dev; the model with the best dev F1 is saved as ``out/model.npz``.
     ``resume`` continues from ``out/checkpoint.npz``. ``stop_after_steps`` behaves like a
-    signal arriving after that many updates (for tests).
+    signal arriving after that many updates (for tests). ``corpora`` gives the train and dev
+    corpora directly instead of the config's files (for experiments on subsets).
     """
     log = log or (lambda msg: print(msg, file=sys.stderr))
     say = (lambda msg: None) if quiet else log
@@ -144,7 +150,7 @@ def train(config: dict, out=None, quiet: bool = False, log=None, resume: bool = 
     rng = np.random.default_rng(t["seed"])
     out = Path(out) if out else default_run_dir(None)
 
-    train_c, dev_c = load_corpora(config)
+    train_c, dev_c = corpora or load_corpora(config)
     for corpus in (train_c, dev_c):
         if corpus.repair_warning():
             log(f"nerwin: warning: {corpus.repair_warning()}")
@@ -155,7 +161,7 @@ def train(config: dict, out=None, quiet: bool = False, log=None, resume: bool = 
     spans, _ = train_c.spans(labels.types)
     y = labels.encode(spans, train_c.n_tokens)
     optimizer = make_optimizer(config)
-    prints = fingerprint(config)
+    prints = fingerprint(config, train_c, dev_c)
 
     progress = Progress()
     if resume:
@@ -218,23 +224,27 @@ def train(config: dict, out=None, quiet: bool = False, log=None, resume: bool = 
                             f"resume with  nerwin train --resume {out}"
                         )
             train_time = time.perf_counter() - start
-            result = evaluate(tagger, dev_c)
+            last = p.epoch == t["epochs"]
+            evaluated = last or p.epoch % t["eval_every"] == 0
+            result = evaluate(tagger, dev_c) if evaluated else dict.fromkeys(
+                ("precision", "recall", "f1", "token_accuracy"), float("nan"))
             row = {
                 "epoch": p.epoch, "loss": p.epoch_loss / n, "dev_precision": result["precision"],
                 "dev_recall": result["recall"], "dev_f1": result["f1"], "dev_accuracy": result["token_accuracy"],
                 "lr": lr, "seconds": time.perf_counter() - start, "windows_per_s": n / max(train_time, 1e-9),
             }
             p.history.append(row)
-            improved = result["f1"] > p.best_f1
+            improved = evaluated and result["f1"] > p.best_f1
             if improved:
                 p.best_f1, p.best_epoch, p.stale = result["f1"], p.epoch, 0
                 tagger.save(out / MODEL_FILE)
-            else:
+            elif evaluated:
                 p.stale += 1
             atomic_write_text(out / "metrics.csv", pd.DataFrame(p.history).to_csv(index=False, float_format="%.4f"))
-            say(f"epoch {p.epoch:3d}  loss {row['loss']:.4f}  dev P {row['dev_precision']:.2f} "
-                f"R {row['dev_recall']:.2f} F1 {row['dev_f1']:.2f}  lr {lr:.2g}  {row['seconds']:.1f}s"
-                f"{'  *' if improved else ''}")
+            if evaluated:
+                say(f"epoch {p.epoch:3d}  loss {row['loss']:.4f}  dev P {row['dev_precision']:.2f} "
+                    f"R {row['dev_recall']:.2f} F1 {row['dev_f1']:.2f}  lr {lr:.2g}  {row['seconds']:.1f}s"
+                    f"{'  *' if improved else ''}")
             p.epoch, p.batch, p.epoch_loss = p.epoch + 1, 0, 0.0
             _save_checkpoint(out / CHECKPOINT, net, optimizer, rng, p, prints)
             if t["patience"] and p.stale >= t["patience"]:
