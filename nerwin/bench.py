@@ -97,7 +97,7 @@ def predict_speed(config, train_c, test_c, pretrained, repeat: int) -> dict:
     tagger = Tagger.create(config, train_c, pretrained, np.random.default_rng(0))
     windows = tagger.featurize(test_c.words, test_c.lengths)
     n = test_c.n_tokens
-    model_only = timed(lambda: tagger.predict_classes(windows), repeat)
+    model_only = timed(lambda: tagger.predict_classes(windows, test_c.lengths), repeat)
     offsets = test_c.offsets
     text = "\n".join(" ".join(test_c.words[offsets[i]:offsets[i + 1]]) for i in range(len(test_c)))
 

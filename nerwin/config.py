@@ -48,6 +48,7 @@ DEFAULTS = {
         "activation": "relu",
         "init": "he_uniform",
         "maxout_pieces": 2,
+        "decode": "viterbi",
         "prelu_init": 0.25,
     },
     "loss": {
@@ -97,6 +98,7 @@ CHOICES = {
     "loss.name": tuple(LOSSES),
     "optimizer.name": tuple(OPTIMIZERS),
     "schedule.name": tuple(SCHEDULES),
+    "model.decode": ("argmax", "viterbi"),
     "schedule.per": ("epoch", "step"),
 }
 

@@ -304,7 +304,7 @@ def tag_sentences(tagger: Tagger, sentences: list[Sentence], scheme: str = "iob2
         return
     words = np.array([w for s in sentences for w in _words(s)], dtype=object)
     P = tagger.predict_probabilities(tagger.featurize(words, lengths))
-    classes = P.argmax(axis=1)
+    classes = tagger.decode(np.log(np.maximum(P, 1e-300)), lengths)
     confidence = np.concatenate([[0.0], np.cumsum(P[np.arange(len(P)), classes], dtype=np.float64)])
     offsets = np.concatenate([[0], np.cumsum(lengths)])
     first = np.zeros(len(words), bool)

@@ -19,6 +19,7 @@ import numpy as np
 from nerwin import config as cfg
 from nerwin import tags as T
 from nerwin.data import Corpus
+from nerwin.decode import viterbi
 from nerwin.embeddings import Pretrained, load_pretrained
 from nerwin.errors import ConfigError, DataError
 from nerwin.files import atomic_write
@@ -27,7 +28,7 @@ from nerwin.model import WindowNetwork
 from nerwin.nn.losses import softmax
 
 FORMAT = "nerwin-model"
-VERSION = 1
+VERSION = 2  # 2: the window is the w word vectors, then the w casing vectors
 MODEL_FILE = "model.npz"
 
 
@@ -90,23 +91,30 @@ class Tagger:
     def featurize(self, words, lengths) -> Windows:
         return self.vocab.featurize(words, lengths, self.config["model"]["window"], self.pretrained)
 
-    def predict_classes(self, windows: Windows) -> np.ndarray:
-        """The highest-scoring class of each window."""
-        S = self.network.scores(windows.words, windows.casing, windows.extra,
-                                self.config["train"]["eval_batch_size"])
+    def scores(self, windows: Windows) -> np.ndarray:
+        """S (N, C): the network's class scores of each window."""
+        return self.network.scores(windows.words, windows.casing, windows.extra,
+                                   self.config["train"]["eval_batch_size"])
+
+    def decode(self, S: np.ndarray, lengths) -> np.ndarray:
+        """Each token's class from the scores: per window (argmax), or the best sequence
+        the tag scheme allows per sentence (viterbi), as ``model.decode`` says."""
+        if self.config["model"]["decode"] == "viterbi":
+            return viterbi(S, lengths, self.labels)
         return S.argmax(axis=1)
 
+    def predict_classes(self, windows: Windows, lengths) -> np.ndarray:
+        """The decoded class of each window; ``lengths`` are the sentence lengths."""
+        return self.decode(self.scores(windows), lengths)
+
     def predict_probabilities(self, windows: Windows) -> np.ndarray:
-        """P (N, C): the softmax of each window's class scores (the highest is
-        :meth:`predict_classes`' class)."""
-        S = self.network.scores(windows.words, windows.casing, windows.extra,
-                                self.config["train"]["eval_batch_size"])
-        return softmax(S)
+        """P (N, C): the softmax of each window's class scores."""
+        return softmax(self.scores(windows))
 
     def predict_spans(self, words, lengths) -> T.Spans:
         """Entity spans (token start, exclusive end, index into ``labels.types``)."""
         first = Corpus(words, lengths).first
-        return self.labels.decode(self.predict_classes(self.featurize(words, lengths)), first)
+        return self.labels.decode(self.predict_classes(self.featurize(words, lengths), lengths), first)
 
     def tag(self, corpus: Corpus, scheme: str | None = None) -> np.ndarray:
         """Predicted tag strings for a corpus, in ``scheme`` (default: the corpus's own, or iob2)."""
