@@ -5,14 +5,14 @@ BIN := $(VENV)/bin
 RUN_DIR ?= runs/default
 SENTENCE ?= Angela Merkel met Emmanuel Macron in Paris to discuss the European Union budget.
 
-.PHONY: install run test bench clean
+.PHONY: install run test bench model clean
 
 install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,plot]'
 	touch $@
 
 run: install
@@ -22,6 +22,14 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest -q
+
+# The shipped English model: CoNLL-2003 from NERWIN_CONLL_DIR, configs/conll2003.toml, seed 1.
+model: install
+	@test -n "$$NERWIN_CONLL_DIR" || { echo "set NERWIN_CONLL_DIR to the CoNLL-2003 folder"; exit 2; }
+	$(BIN)/nerwin train --config configs/conll2003.toml --out runs/conll2003-model
+	mkdir -p data/models
+	cp runs/conll2003-model/model.npz data/models/conll2003.npz
+	$(BIN)/python -m nerwin.modelcard data/models/conll2003.npz "$$NERWIN_CONLL_DIR" > data/models/conll2003.json
 
 bench: install
 	OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2 $(BIN)/nerwin bench

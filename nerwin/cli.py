@@ -126,7 +126,8 @@ def evaluate(model, data, fmt, scheme, mode, confusion, n_errors, output, encodi
 
 
 @cli.command()
-@model_option
+@click.option("--model", type=click.Path(path_type=Path),
+              help="A model file or a run folder (default: the shipped English CoNLL-2003 model).")
 @click.argument("text", nargs=-1)
 @click.option("--input", "inputs", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Read text from this file or glob pattern, quoted ('docs/*.txt'); repeatable; "
@@ -149,9 +150,11 @@ def predict(model, text, inputs, fmt, scheme, output, batch_size, quiet):
     from tqdm import tqdm
 
     from nerwin import predict as P
-    from nerwin.tagger import Tagger
+    from nerwin.tagger import SHIPPED_MODEL, Tagger
 
-    tagger = Tagger.load(model)
+    if model is None and not SHIPPED_MODEL.is_file():
+        raise DataError(f"no --model given and no shipped model at {SHIPPED_MODEL} (build it with 'make model')")
+    tagger = Tagger.load(model or SHIPPED_MODEL)
     paths = P.expand_inputs(inputs)
     if not text and not paths:
         paths = [Path("-")]
@@ -251,6 +254,35 @@ def compare(runs, sort):
     table = compare_runs(folders)
     if sort in table.columns:
         table = table.sort_values(sort, ascending=False)
+    click.echo(table.to_string(float_format=lambda v: f"{v:.2f}"))
+
+
+@cli.command()
+@click.argument("run", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Write report.md and the plots here (default: the run folder).")
+def report(run, out):
+    """Write RUN's report: report.md (settings, best dev F1, per-epoch and per-type tables)
+    and PNG plots of loss, dev F1, learning rate and per-type F1 (plots need matplotlib)."""
+    from nerwin.report import write_report
+
+    if not run.is_dir():
+        raise DataError(f"{run}: no such run folder")
+    written = write_report(run, out)
+    if written["hint"]:
+        click.echo(f"nerwin: {written['hint']}", err=True)
+    for path in [written["report"], *written["plots"]]:
+        click.echo(path)
+
+
+@cli.command("runs")
+@click.argument("folder", default="runs", type=click.Path(path_type=Path))
+def list_runs_command(folder):
+    """List the runs under FOLDER (default: runs/): key settings, best dev F1 and its epoch,
+    epochs run, minutes, and when metrics.csv was written, oldest first."""
+    from nerwin.runs import list_runs
+
+    table = list_runs(folder, warn=lambda m: click.echo(f"nerwin: warning: {m}", err=True))
     click.echo(table.to_string(float_format=lambda v: f"{v:.2f}"))
 
 

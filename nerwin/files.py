@@ -3,9 +3,13 @@ target, so a crash or a full disk never leaves a half-written file in its place.
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
+import zipfile
 from pathlib import Path
+
+import numpy as np
 
 from nerwin.errors import DataError
 
@@ -32,3 +36,16 @@ def atomic_write(path, data: bytes) -> None:
 
 def atomic_write_text(path, text: str) -> None:
     atomic_write(path, text.encode("utf-8"))
+
+
+def npz_bytes(arrays: dict) -> bytes:
+    """The bytes of an ``.npz`` holding ``arrays`` (as ``np.savez`` writes it, readable by
+    ``np.load(allow_pickle=False)``), with fixed timestamps: the same arrays always give
+    the same bytes, so a model trained twice with one seed is the same file."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for name, array in arrays.items():
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            with archive.open(info, "w", force_zip64=True) as f:
+                np.lib.format.write_array(f, np.asanyarray(array), allow_pickle=False)
+    return buffer.getvalue()

@@ -35,7 +35,10 @@ class Optimizer:
             self.state.setdefault(name, {})[slot] = np.array(a)
 
     def _slot(self, name, slot, like):
-        return self.state.setdefault(name, {}).setdefault(slot, np.zeros_like(like))
+        slots = self.state.setdefault(name, {})
+        if slot not in slots:
+            slots[slot] = np.zeros_like(like)
+        return slots[slot]
 
     def step(self, params: dict, grads: dict, lr: float, lrs: dict | None = None) -> None:
         """One update; ``lrs`` may give a learning rate per parameter name."""

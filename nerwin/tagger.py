@@ -8,7 +8,6 @@ leaves a half-written model in place.
 
 from __future__ import annotations
 
-import io
 import json
 import zipfile
 import zlib
@@ -22,7 +21,7 @@ from nerwin.data import Corpus
 from nerwin.decode import viterbi
 from nerwin.embeddings import Pretrained, load_pretrained
 from nerwin.errors import ConfigError, DataError
-from nerwin.files import atomic_write
+from nerwin.files import atomic_write, npz_bytes
 from nerwin.features import CASINGS, SPECIALS, Vocabulary, Windows
 from nerwin.model import WindowNetwork
 from nerwin.nn.losses import softmax
@@ -30,6 +29,8 @@ from nerwin.nn.losses import softmax
 FORMAT = "nerwin-model"
 VERSION = 2  # 2: the window is the w word vectors, then the w casing vectors
 MODEL_FILE = "model.npz"
+# the English model trained on CoNLL-2003 by `make model`, used when predict gets no --model
+SHIPPED_MODEL = Path(__file__).resolve().parent.parent / "data" / "models" / "conll2003.npz"
 
 
 def network_settings(config: dict, labels: T.LabelSet) -> dict:
@@ -139,9 +140,7 @@ class Tagger:
         arrays = {f"param/{k}": v for k, v in params.items()}
         arrays["vocab"] = np.frombuffer("\n".join(self.vocab.words).encode("utf-8"), np.uint8)
         arrays["header"] = np.frombuffer(json.dumps(header).encode("utf-8"), np.uint8)
-        buffer = io.BytesIO()
-        np.savez(buffer, **arrays)
-        atomic_write(path, buffer.getvalue())
+        atomic_write(path, npz_bytes(arrays))
 
     @classmethod
     def load(cls, path) -> "Tagger":

@@ -14,7 +14,6 @@ continues from it exactly as if nothing had happened.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import signal
 import sys
@@ -33,7 +32,7 @@ from nerwin import config as cfg
 from nerwin.data import Corpus, read_conll
 from nerwin.embeddings import load_pretrained
 from nerwin.errors import DataError, NerwinError
-from nerwin.files import atomic_write, atomic_write_text
+from nerwin.files import atomic_write, atomic_write_text, npz_bytes
 from nerwin.metrics import score
 from nerwin.optim import OPTIMIZERS
 from nerwin.schedules import make_schedule
@@ -261,9 +260,7 @@ def _save_checkpoint(path: Path, net, optimizer, rng, progress: Progress, prints
     arrays = {f"param/{k}": v for k, v in net.params.items()}
     arrays.update({f"opt/{k}": v for k, v in optimizer.state_arrays().items()})
     arrays["header"] = np.frombuffer(json.dumps(header).encode("utf-8"), np.uint8)
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    atomic_write(path, buffer.getvalue())
+    atomic_write(path, npz_bytes(arrays))
 
 
 def _load_checkpoint(path: Path, net, optimizer, rng, prints: dict) -> Progress:

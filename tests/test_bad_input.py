@@ -20,7 +20,7 @@ from nerwin.cli import cli
 from nerwin.data import read_conll
 from nerwin.embeddings import Pretrained, coverage, load_text
 from nerwin.errors import DataError
-from nerwin.tagger import Tagger
+from nerwin.tagger import Tagger, VERSION
 
 from conftest import SAMPLE
 
@@ -486,7 +486,7 @@ BAD_MODELS = [
     ("empty", "not a nerwin model"),
     ("lone npy", "not a nerwin model"),
     ("a corpus", "not a nerwin model"),
-    ("wrong version", "model format version 99, this nerwin reads version 1"),
+    ("wrong version", f"model format version 99, this nerwin reads version {VERSION}"),
     ("header not json", "not a nerwin model"),
     ("header a json list", "not a nerwin model"),
     ("header without types", "the model header has no valid 'types'"),

@@ -1,0 +1,388 @@
+"""Run reports: one Markdown page and a few PNG plots for a run folder (``nerwin report``).
+
+``report.md`` gives the settings that differ from the defaults, the best dev F1 and its
+epoch, the per-epoch table of ``metrics.csv``, the learning rate the schedule gave, and the
+saved model's scores per entity type on dev. The plots (training loss and dev F1 per
+epoch, learning rate per step, dev F1 per type) need matplotlib, an optional extra
+(``pip install 'nerwin[plot]'``); without it the Markdown report alone is written.
+
+The learning rate is not read back from ``metrics.csv`` (which keeps one rate per epoch):
+it is recomputed from the run's config with :func:`nerwin.schedules.make_schedule`, the way
+:func:`nerwin.train.train` builds the schedule, which needs the number of batches per epoch
+and so the training file. Every file is written atomically.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from nerwin import config as cfg
+from nerwin.errors import DataError, NerwinError
+from nerwin.files import atomic_write, atomic_write_text
+from nerwin.runs import read_run
+from nerwin.schedules import make_schedule
+
+REPORT = "report.md"
+DPI = 100
+# name → (file, figure size in inches); a PNG is figsize × DPI pixels
+PLOTS = {
+    "curves": ("report-curves.png", (10.0, 4.0)),
+    "lr": ("report-lr.png", (8.0, 3.5)),
+    "types": ("report-types.png", (8.0, 3.5)),
+}
+PLOT_HINT = "plots need matplotlib: pip install 'nerwin[plot]'"
+
+# how each metrics.csv column is shown in the per-epoch table
+_EPOCH_FORMATS = {
+    "epoch": "{:.0f}", "loss": "{:.4f}", "dev_precision": "{:.2f}", "dev_recall": "{:.2f}",
+    "dev_f1": "{:.2f}", "dev_accuracy": "{:.2f}", "lr": "{:.4g}", "seconds": "{:.1f}",
+    "windows_per_s": "{:.0f}",
+}
+
+
+# ---------------------------------------------------------------- what the report shows
+
+
+def key_settings(config: dict) -> list[tuple[str, object, object]]:
+    """``(section.key, value, default)`` for every config key whose value differs from
+    :data:`nerwin.config.DEFAULTS`, in the config's order."""
+    return [(f"{s}.{k}", v, cfg.DEFAULTS[s][k]) for s, keys in config.items() for k, v in keys.items()
+            if v != cfg.DEFAULTS[s][k]]
+
+
+@dataclass
+class Rates:
+    """The learning rate a run was trained with.
+
+    ``frame`` has columns ``step`` (0-based update), ``epoch`` (1-based) and ``lr`` when
+    ``unit`` is "step"; ``epoch`` and ``lr`` when it is "epoch" (the fallback when the
+    batches per epoch are unknown). ``notes`` say why a fallback was taken or where the
+    recomputed rates disagree with ``metrics.csv``."""
+
+    frame: pd.DataFrame
+    unit: str
+    per: str                      # the schedule's own granularity, config schedule.per
+    batches_per_epoch: int | None
+    windows: int | None           # training windows (= tokens) per epoch
+    total: int | None             # the schedule's total (cosine's horizon)
+    notes: list = field(default_factory=list)
+
+
+def _schedule(config: dict, total: int):
+    """The schedule exactly as :func:`nerwin.train.train` builds it."""
+    s = config["schedule"]
+    return make_schedule(s["name"], config["optimizer"]["lr"], s["warmup"], decay=s["decay"],
+                         every=s["every"], min_lr=s["min_lr"], total=total)
+
+
+def train_windows(config: dict) -> int:
+    """Training windows per epoch: one per token of the config's train file (DataError or
+    ConfigError when it cannot be read)."""
+    from nerwin.data import read_conll
+
+    return read_conll(cfg.resolve_path(config, "data.train"), encoding=config["data"]["encoding"]).n_tokens
+
+
+def learning_rates(config: dict, epochs: int | None = None, history: pd.DataFrame | None = None) -> Rates:
+    """The learning rate of every update of the first ``epochs`` epochs (default: the
+    config's), recomputed as the trainer computes it.
+
+    Per step the rate at update ``k`` is ``schedule(k)``, per epoch ``schedule(epoch - 1)``
+    for every update of the epoch; the schedule's total is epochs × batches per epoch (per
+    step) or epochs, and batches per epoch = ceil(training windows / batch size). When the
+    train file cannot be read, the rates are given per epoch instead: from the schedule for
+    a per-epoch schedule, else from ``history``'s ``lr`` column (each epoch's last update),
+    with a note. With ``history`` the recomputed rates are checked against its ``lr`` column.
+    """
+    t, per = config["train"], config["schedule"]["per"]
+    per_step = per == "step"
+    epochs = int(t["epochs"] if epochs is None else epochs)
+    try:
+        windows = train_windows(config)
+    except NerwinError as e:
+        windows, problem = None, str(e)
+
+    if windows is not None:
+        n_batches = -(-windows // t["batch_size"])
+        total = t["epochs"] * (n_batches if per_step else 1)
+        schedule = _schedule(config, total)
+        steps = np.arange(epochs * n_batches)
+        epoch0 = steps // n_batches
+        lr = np.array([schedule(int(k)) for k in (steps if per_step else range(epochs))], np.float64)
+        frame = pd.DataFrame({"step": steps, "epoch": epoch0 + 1, "lr": lr if per_step else lr[epoch0]})
+        rates = Rates(frame, "step", per, n_batches, windows, total)
+        last = frame.groupby("epoch")["lr"].last()  # the rate metrics.csv records for each epoch
+        _check_recorded(rates, last, history)
+        return rates
+
+    if not per_step:
+        schedule = _schedule(config, t["epochs"])
+        frame = pd.DataFrame({"epoch": np.arange(1, epochs + 1),
+                              "lr": [schedule(e) for e in range(epochs)]})
+        rates = Rates(frame, "epoch", per, None, None, t["epochs"])
+        rates.notes.append(f"the train file is not readable ({problem}), so the batches per epoch are "
+                           "unknown: the learning rate is shown per epoch (the schedule steps per epoch, "
+                           "so these are the rates every update of the epoch used)")
+        _check_recorded(rates, frame.set_index("epoch")["lr"], history)
+        return rates
+    recorded = history[["epoch", "lr"]].dropna() if history is not None and "lr" in history else None
+    frame = (recorded.astype({"epoch": int}).reset_index(drop=True) if recorded is not None
+             else pd.DataFrame({"epoch": pd.Series(dtype=int), "lr": pd.Series(dtype=float)}))
+    rates = Rates(frame, "epoch", per, None, None, None)
+    rates.notes.append(f"the train file is not readable ({problem}), so the batches per epoch and the "
+                       "schedule's total are unknown: the learning rate is shown per epoch, as metrics.csv "
+                       "recorded it (the rate of each epoch's last update), not per step")
+    return rates
+
+
+def _check_recorded(rates: Rates, expected: pd.Series, history: pd.DataFrame | None) -> None:
+    """Note where metrics.csv's per-epoch rate (written to 4 decimals) disagrees with ours."""
+    if history is None or "lr" not in history or "epoch" not in history:
+        return
+    recorded = history.dropna(subset=["lr"]).set_index("epoch")["lr"]
+    common = recorded.index.intersection(expected.index)
+    if not len(common):
+        return
+    off = ~np.isclose(recorded[common].to_numpy(float), expected[common].to_numpy(float), rtol=1e-6, atol=5.1e-5)
+    if off.any():
+        e = int(common[np.argmax(off)])
+        rates.notes.append(f"the recomputed learning rate disagrees with metrics.csv (epoch {e}: "
+                           f"{expected[e]:.4g} here, {recorded[e]:.4g} recorded); was the run trained on "
+                           "other data than its config's train file, or has that file changed?")
+
+
+def dev_scores(run: Path, config: dict) -> dict:
+    """The run's saved model scored on the config's dev file (:func:`nerwin.train.evaluate`);
+    DataError when the model or the file cannot be read."""
+    from nerwin.data import read_conll
+    from nerwin.tagger import Tagger
+    from nerwin.train import evaluate
+
+    dev_path = cfg.resolve_path(config, "data.dev")
+    dev = read_conll(dev_path, encoding=config["data"]["encoding"])
+    return {"data": str(dev_path), **evaluate(Tagger.load(run), dev)}
+
+
+# ---------------------------------------------------------------- Markdown
+
+
+def markdown_table(header, rows, right=()) -> str:
+    """A GitHub Markdown table from header names and rows of cell texts; columns whose
+    index is in ``right`` are right-aligned; ``|`` in cells is escaped."""
+    escape = lambda text: str(text).replace("\\", "\\\\").replace("|", "\\|")
+    lines = ["| " + " | ".join(escape(h) for h in header) + " |",
+             "|" + "|".join("---:" if i in right else "---" for i in range(len(header))) + "|"]
+    lines += ["| " + " | ".join(escape(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _show(value) -> str:
+    """A config value as TOML writes it (strings quoted, floats shortest)."""
+    if isinstance(value, float):
+        return f"{value:g}"
+    return cfg.dumps({"x": {"v": value}}).splitlines()[1][4:]
+
+
+def epoch_table(history: pd.DataFrame) -> str:
+    """metrics.csv as a Markdown table: every column, numbers right-aligned, ``-`` where a
+    value is missing (dev columns of epochs without evaluation)."""
+    def cell(column, v):
+        if pd.isna(v):
+            return "-"
+        return _EPOCH_FORMATS.get(column, "{:.4g}").format(v) if isinstance(v, (int, float, np.number)) else str(v)
+    columns = list(history.columns)
+    rows = [[cell(c, v) for c, v in zip(columns, row)] for row in history.itertuples(index=False)]
+    right = {i for i, c in enumerate(columns) if pd.api.types.is_numeric_dtype(history[c])}
+    return markdown_table(columns, rows, right)
+
+
+def types_table(result: dict) -> str:
+    """Per-type precision, recall, F1 and counts, then the overall (micro) and macro lines."""
+    from nerwin.metrics import report, to_markdown
+
+    return to_markdown(report(result, macro=True))
+
+
+def _rates_text(rates: Rates, config: dict) -> str:
+    s = config["schedule"]
+    what = f"schedule `{s['name']}` per {s['per']}, from optimizer.lr {config['optimizer']['lr']:g}"
+    if s["warmup"]:
+        what += f", with {s['warmup']} warm-up {s['per']}s"
+    if rates.unit == "step":
+        how = (f"{rates.windows} training windows / batch {config['train']['batch_size']} = "
+               f"{rates.batches_per_epoch} batches per epoch; {len(rates.frame)} steps over "
+               f"{rates.frame['epoch'].max()} epochs")
+        if s["per"] == "step":
+            how += f" (schedule total {rates.total} steps)"
+    else:
+        how = f"shown per epoch, {len(rates.frame)} epochs"
+    lr = rates.frame["lr"]
+    values = (f"First {lr.iloc[0]:.4g}, highest {lr.max():.4g}, last {lr.iloc[-1]:.4g}." if len(lr)
+              else "No rates recorded.")
+    return f"Learning rate: {what}; {how}. {values}"
+
+
+# ---------------------------------------------------------------- plots
+
+
+def _figure_class():
+    """matplotlib's Figure (no pyplot, no global backend), or None when not installed."""
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        return None
+    return Figure
+
+
+def _png(fig) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def plot_curves(Figure, history: pd.DataFrame, best_epoch: int) -> bytes:
+    """Training loss (left) and dev F1 (right) per epoch; the best epoch marked."""
+    fig = Figure(figsize=PLOTS["curves"][1], dpi=DPI)
+    loss_ax, f1_ax = fig.subplots(1, 2)
+    loss_ax.plot(history["epoch"], history["loss"], marker="o", color="tab:blue")
+    loss_ax.set(title="training loss", xlabel="epoch", ylabel="mean loss per window")
+    scored = history.dropna(subset=["dev_f1"])
+    f1_ax.plot(scored["epoch"], scored["dev_f1"], marker="o", color="tab:green")
+    best = scored[scored["epoch"] == best_epoch]
+    if len(best):
+        f1_ax.plot(best["epoch"], best["dev_f1"], marker="*", markersize=14, color="tab:red", linestyle="none",
+                   label=f"best: {best['dev_f1'].iloc[0]:.2f} (epoch {best_epoch})")
+        f1_ax.legend(loc="lower right")
+    f1_ax.set(title="dev entity F1", xlabel="epoch", ylabel="F1 (%)")
+    for ax in (loss_ax, f1_ax):
+        ax.grid(alpha=0.3)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def plot_rates(Figure, rates: Rates) -> bytes:
+    """The learning rate per step (or per epoch in the fallback)."""
+    fig = Figure(figsize=PLOTS["lr"][1], dpi=DPI)
+    ax = fig.subplots()
+    frame = rates.frame
+    if rates.unit == "step":
+        ax.plot(frame["step"], frame["lr"], color="tab:purple", drawstyle="steps-post")
+        ax.set_xlabel(f"step ({rates.batches_per_epoch} per epoch)")
+    else:
+        ax.plot(frame["epoch"], frame["lr"], color="tab:purple", marker="o")
+        ax.set_xlabel("epoch")
+        ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.set(title=f"learning rate (schedule per {rates.per})", ylabel="learning rate")
+    ax.ticklabel_format(axis="y", style="sci", scilimits=(-3, 3))
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def plot_types(Figure, result: dict) -> bytes:
+    """Dev F1 per entity type as bars, the micro (overall) and macro F1 as lines."""
+    fig = Figure(figsize=PLOTS["types"][1], dpi=DPI)
+    ax = fig.subplots()
+    types = list(result["per_type"])
+    f1 = [result["per_type"][t]["f1"] for t in types]
+    bars = ax.bar(types, f1, color="tab:blue")
+    ax.bar_label(bars, labels=[f"{v:.1f}" for v in f1], padding=2)
+    ax.axhline(result["f1"], color="tab:red", linestyle="--", label=f"overall (micro) {result['f1']:.2f}")
+    ax.axhline(result["macro"]["f1"], color="tab:gray", linestyle=":", label=f"macro {result['macro']['f1']:.2f}")
+    ax.set(title="dev F1 per entity type", ylabel="F1 (%)", ylim=(0, 110))
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")  # beside the bars, never on them
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return _png(fig)
+
+
+# ---------------------------------------------------------------- the report
+
+
+def write_report(run, out=None, plots: bool = True) -> dict:
+    """Write ``report.md`` (and the PNG plots, when matplotlib is installed and ``plots``)
+    into ``out`` (default: the run folder).
+
+    Returns ``report`` (its path), ``plots`` (paths written), ``hint`` (:data:`PLOT_HINT`
+    when plots were asked for but matplotlib is missing, else None), ``notes`` (what was
+    left out and why), ``best_f1``, ``best_epoch``, ``rates`` (:class:`Rates`) and ``dev``
+    (the dev scores, or None)."""
+    run = Path(run)
+    summary = read_run(run)  # DataError when this is not a run folder
+    config = cfg.loads((run / "config.toml").read_text(encoding="utf-8"), str(run / "config.toml"))
+    history = pd.read_csv(run / "metrics.csv")
+    out = Path(out) if out is not None else run
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise DataError(f"{out}: cannot create the report folder: {e.strerror}") from None
+
+    notes = []
+    epochs_run = int(history["epoch"].max()) if len(history) else 0
+    rates = learning_rates(config, epochs_run, history)
+    notes += rates.notes
+    try:
+        dev = dev_scores(run, config)
+    except NerwinError as e:
+        dev = None
+        notes.append(f"dev scores per type are left out: {e}")
+
+    Figure = _figure_class() if plots else None
+    if plots and Figure is None:
+        notes.append(f"no plots: {PLOT_HINT}")
+    images = {}
+    if Figure is not None:
+        if len(history):
+            images["curves"] = plot_curves(Figure, history, summary["best_epoch"])
+        if len(rates.frame):
+            images["lr"] = plot_rates(Figure, rates)
+        if dev is not None and dev["per_type"]:
+            images["types"] = plot_types(Figure, dev)
+    link = lambda name, alt: [f"![{alt}]({PLOTS[name][0]})", ""] if name in images else []
+
+    best = (f"Best dev F1: **{summary['best_dev_f1']:.2f}** at epoch {summary['best_epoch']} "
+            if summary["best_epoch"] else "Best dev F1: none (no epoch was evaluated on dev) ")
+    lines = [f"# Run report: {run}", "",
+             "## Settings", ""]
+    differing = key_settings(config)
+    if differing:
+        lines += ["Config keys that differ from the defaults (`nerwin config show` lists them all):", "",
+                  markdown_table(["key", "value", "default"], [(k, _show(v), _show(d)) for k, v, d in differing]), ""]
+    else:
+        lines += ["Every config key has its default value.", ""]
+    lines += ["## Result", "",
+              best + f"({summary['epochs']} of {config['train']['epochs']} epochs run, "
+                     f"{summary['minutes']:.2f} minutes).", "",
+              "## Per epoch", "",
+              epoch_table(history) if len(history) else "(no epoch finished)", "",
+              *link("curves", "training loss and dev F1 per epoch"),
+              "## Learning rate", "",
+              _rates_text(rates, config), "",
+              *link("lr", "learning rate per step" if rates.unit == "step" else "learning rate per epoch"),
+              "## Dev scores per type", ""]
+    if dev is not None:
+        lines += [f"The saved model (best epoch {summary['best_epoch']}) on {dev['data']}: "
+                  f"{dev['tokens']} tokens, {dev['gold_entities']} gold entities; scheme {dev['scheme']}, "
+                  f"mode {dev['mode']}; token accuracy {dev['token_accuracy']:.2f}%.", "",
+                  types_table(dev), "",
+                  *link("types", "dev F1 per entity type")]
+    else:
+        lines += ["Not scored (see the notes).", ""]
+    if notes:
+        lines += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
+
+    written = []
+    for name, data in images.items():
+        atomic_write(out / PLOTS[name][0], data)
+        written.append(out / PLOTS[name][0])
+    atomic_write_text(out / REPORT, "\n".join(lines).rstrip("\n") + "\n")
+    return {"report": out / REPORT, "plots": written, "hint": PLOT_HINT if plots and Figure is None else None,
+            "notes": notes, "best_f1": summary["best_dev_f1"], "best_epoch": summary["best_epoch"],
+            "rates": rates, "dev": dev}
