@@ -7,6 +7,7 @@ import io
 import os
 import tempfile
 import zipfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,11 @@ import numpy as np
 from nerwin.errors import DataError
 
 
-def atomic_write(path, data: bytes) -> None:
+@contextmanager
+def atomic_file(path):
+    """A binary file that takes the place of ``path`` only when the block completes: written
+    to a temporary file in the same folder, flushed, synced, given ordinary permissions and
+    renamed; on any error the temporary file is removed and ``path`` is untouched."""
     path = Path(path)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -22,16 +27,22 @@ def atomic_write(path, data: bytes) -> None:
         raise DataError(f"{path}: cannot write here: {e.strerror}") from None
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            yield f
             f.flush()
             os.fsync(f.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # as an ordinary new file, not mkstemp's 0600
         os.replace(tmp, path)
     except OSError as e:
-        Path(tmp).unlink(missing_ok=True)
         raise DataError(f"{path}: cannot write: {e.strerror}") from None
-    except BaseException:
+    finally:
         Path(tmp).unlink(missing_ok=True)
-        raise
+
+
+def atomic_write(path, data: bytes) -> None:
+    with atomic_file(path) as f:
+        f.write(data)
 
 
 def atomic_write_text(path, text: str) -> None:

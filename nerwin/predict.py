@@ -21,7 +21,6 @@ import html
 import json
 import os
 import re
-import tempfile
 import unicodedata
 from bisect import bisect_right
 from collections import deque
@@ -34,6 +33,7 @@ import numpy as np
 
 from nerwin import tags as T
 from nerwin.errors import DataError
+from nerwin.files import atomic_file
 from nerwin.tagger import Tagger
 from nerwin.tokenize import Token, split_sentences, tokenize
 
@@ -413,24 +413,8 @@ def open_output(path: Path | None, stdout: BinaryIO) -> Iterator[Output]:
         yield Output(stdout, "standard output")
         stdout.flush()
         return
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as e:
-        raise DataError(f"{path}: cannot write here: {e.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            yield Output(f, str(path))
-            try:
-                f.flush()
-                os.fsync(f.fileno())
-                umask = os.umask(0)
-                os.umask(umask)
-                os.chmod(tmp, 0o666 & ~umask)     # as an ordinary new file, not mkstemp's 0600
-                os.replace(tmp, path)
-            except OSError as e:
-                raise DataError(f"{path}: cannot write: {e.strerror}") from None
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    with atomic_file(path) as f:
+        yield Output(f, str(path))
 
 
 class Writer:
