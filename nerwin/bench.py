@@ -92,7 +92,7 @@ def train_speed(config, train_c, pretrained, finetune: str, batch: int, repeat: 
 def predict_speed(config, train_c, test_c, pretrained, repeat: int) -> dict:
     """Tokens per second on the test corpus: model only (windows → classes) and end to end
     (raw text → tokens → windows → tags → entities with offsets → JSON lines, to nowhere)."""
-    from nerwin.predict import format_jsonl, predict_texts
+    from nerwin import predict as P
 
     tagger = Tagger.create(config, train_c, pretrained, np.random.default_rng(0))
     windows = tagger.featurize(test_c.words, test_c.lengths)
@@ -102,8 +102,9 @@ def predict_speed(config, train_c, test_c, pretrained, repeat: int) -> dict:
     text = "\n".join(" ".join(test_c.words[offsets[i]:offsets[i + 1]]) for i in range(len(test_c)))
 
     def end_to_end():
-        for doc in predict_texts(tagger, [text]):
-            format_jsonl(doc)
+        with open(os.devnull, "wb") as sink:
+            writer = P.JsonlWriter(P.Output(sink, os.devnull), tagger.labels.types, [None])
+            writer.write(P.tag_documents(tagger, [P.text_chunks(text)]))
 
     e2e = timed(end_to_end, repeat)
     return {"model_only": [n / t for t in model_only], "end_to_end": [n / t for t in e2e]}
