@@ -15,7 +15,6 @@ and so the training file. Every file is written atomically.
 from __future__ import annotations
 
 import io
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 

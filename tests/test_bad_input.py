@@ -3,7 +3,6 @@ command lines. Each is either read correctly or refused with one line naming the
 line), exit status 1 for data and 2 for usage and config errors, and never a traceback."""
 
 import gzip
-import io
 import json
 import os
 import time

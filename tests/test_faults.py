@@ -1,7 +1,6 @@
 """Faults: interrupted training resumes bit for bit, signals leave a checkpoint, a killed
 save never damages the previous model, divergence and unwritable folders are clear errors."""
 
-import os
 import signal
 import subprocess
 import sys

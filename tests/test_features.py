@@ -2,7 +2,6 @@
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from nerwin.embeddings import Pretrained, load_pretrained
 from nerwin.features import CASINGS, PAD_LEFT, PAD_RIGHT, UNK, Vocabulary, casing, windows
