@@ -149,3 +149,11 @@ def test_pickled_npz_is_refused(tmp_path):
 def test_debug_shows_the_traceback():
     result = invoke("--debug", "eval", "--model", "nowhere.npz", "--data", "x")
     assert result.exit_code == 1 and "Traceback" in result.output
+
+
+def test_predict_without_model_and_without_shipped_model(monkeypatch, tmp_path):
+    import nerwin.tagger
+    monkeypatch.setattr(nerwin.tagger, "SHIPPED_MODEL", tmp_path / "absent.npz")
+    result = invoke("predict", "Paris")
+    assert result.exit_code == 1
+    assert "no --model given and no shipped model" in result.output and "make model" in result.output
