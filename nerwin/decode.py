@@ -48,8 +48,9 @@ def viterbi(scores: np.ndarray, lengths: np.ndarray, labels: LabelSet, cells: in
 
     ``scores`` (n tokens, C) are the network's scores; ``lengths`` the sentence lengths.
     Returns the class of each token (n,). Sentences are decoded in groups of similar
-    length, each padded to at most ``cells`` (sentences x positions), so one long sentence
-    never pads a whole batch.
+    length (within a quarter of the shortest, plus 2), each padded to at most ``cells``
+    (sentences x positions), so padding wastes little and one long sentence never pads a
+    whole batch.
     """
     lengths = np.asarray(lengths, np.int64)
     out = np.zeros(len(scores), np.int64)
@@ -62,8 +63,9 @@ def viterbi(scores: np.ndarray, lengths: np.ndarray, labels: LabelSet, cells: in
     order = order[lengths[order] > 0]
     i = 0
     while i < len(order):
-        j = i + 1
-        while j < len(order) and (j + 1 - i) * lengths[order[j]] <= cells:
+        j, shortest = i + 1, lengths[order[i]]
+        while (j < len(order) and (j + 1 - i) * lengths[order[j]] <= cells
+               and lengths[order[j]] <= shortest + shortest // 4 + 2):   # padding stays small
             j += 1
         group = order[i:j]
         tokens = np.concatenate([np.arange(offsets[g], offsets[g] + lengths[g]) for g in group])
