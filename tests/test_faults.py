@@ -1,6 +1,7 @@
 """Faults: interrupted training resumes bit for bit, signals leave a checkpoint, a killed
 save never damages the previous model, divergence and unwritable folders are clear errors."""
 
+import os
 import signal
 import subprocess
 import sys
@@ -124,3 +125,32 @@ def test_unwritable_run_folder_is_a_clear_error(tmp_path):
     assert result.exit_code == 1
     assert f"{blocker / 'run'}: cannot create the run folder" in result.output
     assert "Traceback" not in result.output
+
+
+def test_full_disk_keeps_the_previous_file(sample_run, tmp_path, monkeypatch):
+    """A write that fails with ENOSPC mid-save: a clear error, the old model intact, no
+    temporary file left behind."""
+    import errno
+    import nerwin.files
+
+    target = tmp_path / "model.npz"
+    target.write_bytes((sample_run / "model.npz").read_bytes())
+    before = target.read_bytes()
+    real_fdopen = os.fdopen
+
+    class FullDisk:
+        def __init__(self, f):
+            self.f = f
+        def __enter__(self):
+            return self
+        def __exit__(self, *exc):
+            self.f.close()
+        def write(self, data):
+            self.f.write(data[: len(data) // 2])
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(nerwin.files.os, "fdopen", lambda fd, mode: FullDisk(real_fdopen(fd, mode)))
+    with pytest.raises(DataError, match=f"{target}: cannot write: No space left on device"):
+        Tagger.load(sample_run).save(target)
+    assert target.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]
