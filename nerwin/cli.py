@@ -99,8 +99,9 @@ def evaluate(model, data, fmt, scheme, mode, confusion, n_errors, output, encodi
 
     tagger = Tagger.load(model)
     corpus = read_conll(data, encoding=encoding)
-    if corpus.repair_warning():
-        click.echo(f"nerwin: warning: {corpus.repair_warning()}", err=True)
+    repaired = corpus.repair_warning()
+    if repaired:
+        click.echo(f"nerwin: warning: {repaired}", err=True)
     if scheme != "auto" and scheme != corpus.scheme:
         click.echo(f"nerwin: warning: {data}: tags look like {corpus.scheme}, read as {scheme} as asked", err=True)
         corpus.scheme = scheme

@@ -33,6 +33,7 @@ import numpy as np
 
 from nerwin import tags as T
 from nerwin.errors import DataError
+from nerwin.nn.losses import softmax
 from nerwin.files import atomic_file
 from nerwin.tagger import Tagger
 from nerwin.tokenize import Token, split_sentences, tokenize
@@ -303,8 +304,9 @@ def tag_sentences(tagger: Tagger, sentences: list[Sentence], scheme: str = "iob2
     if not lengths.sum():
         return
     words = np.array([w for s in sentences for w in _words(s)], dtype=object)
-    P = tagger.predict_probabilities(tagger.featurize(words, lengths))
-    classes = tagger.decode(np.log(np.maximum(P, 1e-300)), lengths)
+    S = tagger.scores(tagger.featurize(words, lengths))
+    classes = tagger.decode(S, lengths)
+    P = softmax(S)
     confidence = np.concatenate([[0.0], np.cumsum(P[np.arange(len(P)), classes], dtype=np.float64)])
     offsets = np.concatenate([[0], np.cumsum(lengths)])
     first = np.zeros(len(words), bool)

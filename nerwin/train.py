@@ -151,8 +151,9 @@ def train(config: dict, out=None, quiet: bool = False, log=None, resume: bool = 
 
     train_c, dev_c = corpora or load_corpora(config)
     for corpus in (train_c, dev_c):
-        if corpus.repair_warning():
-            log(f"nerwin: warning: {corpus.repair_warning()}")
+        repaired = corpus.repair_warning()
+        if repaired:
+            log(f"nerwin: warning: {repaired}")
     pretrained = load_pretrained(config["embeddings"]["source"])
     tagger = Tagger.create(config, train_c, pretrained, rng)
     net, labels = tagger.network, tagger.labels

@@ -7,6 +7,16 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "data" / "sample"
 
 
+def train_sample(out, epochs: int = 3, *overrides):
+    """Train with the built-in defaults on the sample corpus into ``out``; return ``out``."""
+    from nerwin import config as cfg
+    from nerwin.train import train
+
+    train(cfg.load(None, [f"train.epochs={epochs}", f'data.train="{SAMPLE / "train.conll"}"',
+                          f'data.dev="{SAMPLE / "dev.conll"}"', *overrides]), out, quiet=True)
+    return out
+
+
 @pytest.fixture(scope="session")
 def sample_run(tmp_path_factory):
     """A model trained briefly on the sample corpus (the run folder)."""

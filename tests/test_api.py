@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from conftest import train_sample
 from click.testing import CliRunner
 
 import nerwin
@@ -26,13 +28,7 @@ NEWS = "Angela Merkel met Emmanuel Macron in Paris."   # the test model finds en
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     """A model trained for three epochs on the sample corpus (the run folder)."""
-    from nerwin import config as cfg
-    from nerwin.train import train
-
-    out = tmp_path_factory.mktemp("api") / "run"
-    train(cfg.load(None, ["train.epochs=3", f'data.train="{SAMPLE / "train.conll"}"',
-                          f'data.dev="{SAMPLE / "dev.conll"}"']), out, quiet=True)
-    return out
+    return train_sample(tmp_path_factory.mktemp("api") / "run")
 
 
 @pytest.fixture(scope="module")

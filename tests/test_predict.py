@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from conftest import train_sample
 from click.testing import CliRunner
 from hypothesis import given, settings, strategies as st
 
@@ -31,13 +33,7 @@ TYPES = {"LOC", "MISC", "ORG", "PER"}
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     """A model trained for three epochs on the sample corpus (the run folder)."""
-    from nerwin import config as cfg
-    from nerwin.train import train
-
-    out = tmp_path_factory.mktemp("predict") / "run"
-    train(cfg.load(None, ["train.epochs=3", f'data.train="{SAMPLE / "train.conll"}"',
-                          f'data.dev="{SAMPLE / "dev.conll"}"']), out, quiet=True)
-    return out
+    return train_sample(tmp_path_factory.mktemp("predict") / "run")
 
 
 def invoke(*args, input=None):
