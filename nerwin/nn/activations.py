@@ -1,7 +1,8 @@
 """Element-wise non-linearities ``h = f(z)``.
 
 Each is ``f(z) -> (h, backprop)`` where ``backprop(dh) = dh * f'(z)`` is the local
-gradient times the upstream one.
+gradient times the upstream one. The local gradient is kept from the forward pass, never
+read back from h, so the caller may scale h in place afterwards (inverted dropout does).
 """
 
 from __future__ import annotations
@@ -18,13 +19,15 @@ def sigmoid(z):
     h[pos] = 1.0 / (1.0 + np.exp(-z[pos]))
     ez = np.exp(z[~pos])
     h[~pos] = ez / (1.0 + ez)
-    return h, lambda dh: dh * h * (1.0 - h)
+    local = h * (1.0 - h)
+    return h, lambda dh: dh * local
 
 
 def tanh(z):
     """tanh(z); tanh'(z) = 1 - tanh(z)²."""
     h = np.tanh(z)
-    return h, lambda dh: dh * (1.0 - h * h)
+    local = 1.0 - h * h
+    return h, lambda dh: dh * local
 
 
 def hardtanh(z):
@@ -33,10 +36,14 @@ def hardtanh(z):
     return np.clip(z, -1.0, 1.0), lambda dh: dh * inside
 
 
-def relu(z):
-    """max(0, z); gradient 1 where z > 0."""
+def relu(z, out=None):
+    """max(0, z); gradient 1 where z > 0. ``out=z`` computes it in place (the caller owns
+    z), and then ``backprop`` also scales dh in place."""
     on = z > 0
-    return z * on, lambda dh: dh * on
+    h = np.multiply(z, on, out=out)
+    if out is None:
+        return h, lambda dh: dh * on
+    return h, lambda dh: np.multiply(dh, on, out=dh)
 
 
 def leaky_relu(z, slope=0.01):

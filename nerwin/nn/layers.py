@@ -49,21 +49,41 @@ def _identity(dX, columns=None):
     return dX
 
 
-def dropout(X, rate: float, rng):
-    """Inverted dropout: keep each unit with probability 1 - rate, scaled by 1/(1 - rate).
-
-    With ``rng`` None or rate 0 it is the identity (prediction). ``backprop(dX, columns)``
-    takes the signal of all columns or of the given slice of them.
-    """
+def dropout_mask(shape, rate: float, rng, dtype=np.float32):
+    """The inverted-dropout multiplier: 1/(1 - rate) for each unit kept (probability
+    1 - rate), 0 for each dropped; None without ``rng`` or with rate 0 (prediction)."""
     if rng is None or rate <= 0:
-        return X, _identity
-    mask = (rng.random(X.shape, dtype=np.float32) >= rate).astype(X.dtype)
+        return None
+    mask = rng.random(shape, dtype=np.float32)
+    np.greater_equal(mask, rate, out=mask)   # 1 where kept, 0 where dropped
+    mask = mask.astype(dtype, copy=False)
     mask *= 1.0 / (1.0 - rate)
+    return mask
+
+
+def apply_mask(X, mask, inplace: bool = False):
+    """``X ∘ mask`` (identity for mask None); ``inplace`` scales X itself (the caller owns
+    it). ``backprop(dX, columns)`` takes the signal of all columns or of the given slice of
+    them, and scales that array in place."""
+    if mask is None:
+        return X, _identity
 
     def backprop(dX, columns=None):
-        return dX * (mask if columns is None else mask[:, columns])
+        dX *= mask if columns is None else mask[:, columns]
+        return dX
 
+    if inplace:
+        X *= mask
+        return X, backprop
     return X * mask, backprop
+
+
+def dropout(X, rate: float, rng, inplace: bool = False):
+    """Inverted dropout: keep each unit with probability 1 - rate, scaled by 1/(1 - rate).
+
+    With ``rng`` None or rate 0 it is the identity (prediction).
+    """
+    return apply_mask(X, dropout_mask(X.shape, rate, rng, X.dtype), inplace)
 
 
 @dataclass
@@ -97,10 +117,15 @@ def scatter_rows(ids, grads) -> SparseRows:
     A word that occurs twice in a window (or in a batch) gets both contributions.
     Sorting the ids and summing runs with ``np.add.reduceat`` avoids a slow scatter.
     """
-    order = np.argsort(ids, kind="stable")
+    if not len(ids):
+        return SparseRows(ids[:0], grads[:0])
+    keys = ids
+    if 0 <= ids.min() and ids.max() < 2 ** 16:
+        keys = ids.astype(np.uint8 if ids.max() < 2 ** 8 else np.uint16)   # radix sort: O(n)
+    order = np.argsort(keys, kind="stable")
     sorted_ids = ids[order]
     starts = np.flatnonzero(np.r_[True, sorted_ids[1:] != sorted_ids[:-1]])
-    values = np.add.reduceat(grads[order], starts, axis=0) if len(ids) else grads[:0]
+    values = np.add.reduceat(np.take(grads, order, axis=0), starts, axis=0)
     return SparseRows(sorted_ids[starts], values)
 
 
@@ -113,11 +138,14 @@ def embed(table, ids):
     n, w = ids.shape
     d = table.shape[1]
     X = table[ids].reshape(n, w * d)
+    return X, lambda dX: unembed(ids, dX)
 
-    def backprop(dX):
-        return scatter_rows(ids.reshape(-1), dX.reshape(n * w, d))
 
-    return X, backprop
+def unembed(ids, dX) -> SparseRows:
+    """The backward of :func:`embed`: each row of dX (N, w·d) split into its w vectors,
+    summed per table row (``ids`` (N, w))."""
+    n, w = ids.shape
+    return scatter_rows(ids.reshape(-1), dX.reshape(n * w, dX.shape[1] // w))
 
 
 def score(params, grads, U: str, c: str, H):
