@@ -21,6 +21,7 @@ import numpy as np
 from nerwin import config as cfg
 from nerwin.data import Corpus, read_conll
 from nerwin.embeddings import load_pretrained
+from nerwin.parallel import batch_workers
 from nerwin.tagger import Tagger
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,10 +80,11 @@ def train_speed(config, train_c, pretrained, finetune: str, batch: int, repeat: 
 
     def epoch(limit=None):
         order = rng.permutation(n)
-        for b in range(0, limit or n, batch):
-            idx = order[b:b + batch]
-            _, grads = net.loss_and_grads(X.words[idx], X.casing[idx], y[idx], rng)
-            optimizer.step(net.params, net.updates(grads), lr)
+        with batch_workers(config["train"]["threads"]) as workers:
+            for b in range(0, limit or n, batch):
+                idx = order[b:b + batch]
+                _, grads = net.loss_and_grads(X.words[idx], X.casing[idx], y[idx], rng, workers)
+                optimizer.step(net.params, net.updates(grads), lr)
 
     epoch(limit=50 * batch)  # warm-up
     return [n / t for t in timed(epoch, repeat)]

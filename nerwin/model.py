@@ -19,11 +19,13 @@ gradients of E and C are :class:`~nerwin.nn.layers.SparseRows`.
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
-from nerwin.nn.activations import ACTIVATIONS, maxout, prelu
+from nerwin.nn.activations import ACTIVATIONS, maxout, prelu, relu
 from nerwin.nn.initializers import INITIALIZERS
-from nerwin.nn.layers import SparseRows, dropout, embed, linear, score
+from nerwin.nn.layers import SparseRows, apply_mask, dropout_mask, embed, linear, score, unembed
 from nerwin.nn.losses import LOSSES
 
 EMBEDDINGS = ("E", "C")
@@ -82,7 +84,8 @@ class WindowNetwork:
             return prelu(Z, self.params[f"a{layer}"], grads, f"a{layer}")
         if self.activation == "maxout":
             return maxout(Z, self.maxout_pieces)
-        return ACTIVATIONS[self.activation](Z)
+        f = ACTIVATIONS[self.activation]
+        return f(Z, out=Z) if f is relu else f(Z)   # Z is this pass's own buffer: no copy
 
     @property
     def train_words(self) -> bool:
@@ -96,6 +99,7 @@ class WindowNetwork:
         """A copy with every parameter in ``dtype`` (float64 for the gradient checker)."""
         clone = WindowNetwork.__new__(WindowNetwork)
         clone.__dict__.update(self.__dict__)
+        clone.__dict__.pop("_buffers", None)
         clone.params = {k: v.astype(dtype) for k, v in self.params.items()}
         return clone
 
@@ -124,42 +128,75 @@ class WindowNetwork:
         return np.concatenate(out) if out else np.zeros((0, len(p["c"])), p["c"].dtype)
 
     # ------------------------------------------------------- loss and gradients
-    def loss_and_grads(self, word_ids, case_ids, y, rng=None):
+    def loss_and_grads(self, word_ids, case_ids, y, rng=None, workers=None):
         """Mean loss over the batch plus the L2 penalty, and the gradient of every parameter.
 
-        ``rng`` draws the dropout masks (None: no dropout). The word-vector gradient is
-        computed only when ``train_words`` is set.
+        ``rng`` draws the dropout masks (None: no dropout), for the whole batch in a fixed
+        order. With ``workers`` (:class:`nerwin.parallel.Workers`) the batch is cut into
+        ``workers.parts`` runs of windows computed side by side, and their gradients added
+        (the same sums, grouped differently). The word-vector gradient is computed only when
+        ``train_words`` is set.
         """
+        n = len(y)
+        masks = self._dropout_masks(n, rng)
+        parts = workers.parts_for(n) if workers is not None else 1
+        if parts <= 1:
+            loss, grads, dX = self._forward_backward(word_ids, case_ids, y, masks, n)
+        else:
+            cuts = [n * i // parts for i in range(parts + 1)]
+            tasks = [partial(self._forward_backward, word_ids[a:b], case_ids[a:b], y[a:b],
+                             [m if m is None else m[a:b] for m in masks], n) for a, b in zip(cuts, cuts[1:])]
+            results = workers.run(tasks)
+            loss, grads, dX = results[0]
+            for part_loss, part_grads, _ in results[1:]:
+                loss += part_loss
+                for name, g in part_grads.items():
+                    grads[name] += g
+            if dX is not None:
+                dX = np.concatenate([r[2] for r in results])
+        if dX is not None:   # split back into the w word (and casing) vectors, summed per row
+            wd = word_ids.shape[1] * self.params["E"].shape[1]
+            if self.train_words:
+                grads["E"] = unembed(word_ids, dX[:, :wd])
+                if "C" in self.params:
+                    grads["C"] = unembed(case_ids, dX[:, wd:])
+            else:
+                grads["C"] = unembed(case_ids, dX)
+        return loss + self._l2(grads), grads
+
+    def _dropout_masks(self, n: int, rng) -> list:
+        """Masks for the input and for each hidden layer's output, drawn in that order."""
+        p = self.params
+        pieces = self.maxout_pieces if self.activation == "maxout" else 1
+        widths = [p["W1"].shape[1]] + [p[f"W{l}"].shape[0] // pieces for l in range(1, self.n_hidden + 1)]
+        rates = [self.dropout_input] + [self.dropout_hidden] * self.n_hidden
+        return [dropout_mask((n, width), rate, rng, p["W1"].dtype) for width, rate in zip(widths, rates)]
+
+    def _forward_backward(self, word_ids, case_ids, y, masks, n_batch):
+        """Forward and backward for some windows of a batch of ``n_batch``: their share of
+        the loss, the gradients of the dense parameters, and ∂J/∂x for the input columns
+        whose vectors train (None if none do)."""
         p = self.params
         grads = {}
-
-        X, back_words, back_casing = self._input(word_ids, case_ids)
-        H, back_input_drop = dropout(X, self.dropout_input, rng)
+        X = self._input(word_ids, case_ids)[0]
+        H, back_input_drop = apply_mask(X, masks[0], inplace=True)
         backward = []
         for l in range(1, self.n_hidden + 1):
             Z, back_linear = linear(p, grads, f"W{l}", f"b{l}", H)   # z_l = W_l h_{l-1} + b_l
             H, back_f = self.activate(Z, l, grads)                    # h_l = f(z_l)
-            H, back_drop = dropout(H, self.dropout_hidden, rng)
+            H, back_drop = apply_mask(H, masks[l], inplace=True)
             backward += [back_linear, back_f, back_drop]
         S, back_score = score(p, grads, "U", "c", H)                 # s = Uᵀ h_L + c
-        loss, delta = LOSSES[self.loss](S, y, self.class_weights)
+        loss, delta = LOSSES[self.loss](S, y, self.class_weights, n_batch)
 
         delta = back_score(delta)                                     # U δ_s
         for back in reversed(backward[1:]):                           # down to δ_1
             delta = back(delta)
         # ∂J/∂x = W1ᵀ δ_1, only for the columns whose vectors train
         wd = word_ids.shape[1] * p["E"].shape[1]
-        columns = None if self.train_words else (slice(wd, None) if back_casing else False)
+        columns = None if self.train_words else (slice(wd, None) if "C" in p else False)
         dX = backward[0](delta, columns)
-        if dX is not None:
-            dX = back_input_drop(dX, columns)
-            if self.train_words:
-                grads["E"] = back_words(dX[:, :wd])
-                if back_casing:
-                    grads["C"] = back_casing(dX[:, wd:])
-            else:
-                grads["C"] = back_casing(dX)
-        return loss + self._l2(grads), grads
+        return loss, grads, (None if dX is None else back_input_drop(dX, columns))
 
     def updates(self, grads: dict) -> dict:
         """The gradients training applies: without the word-vector rows kept frozen
@@ -185,9 +222,18 @@ class WindowNetwork:
             is_weight = name.startswith("W") or name == "U"   # else a bias or a PReLU slope
             if not is_weight and not self.l2_biases:
                 continue
-            penalty += float((theta * theta).sum())
-            grads[name] += 2 * self.l2 * theta
+            scratch = self._scratch(name, theta)
+            penalty += float(np.multiply(theta, theta, out=scratch).sum())
+            grads[name] += np.multiply(theta, 2 * self.l2, out=scratch)
         return self.l2 * penalty
+
+    def _scratch(self, name: str, like: np.ndarray) -> np.ndarray:
+        """A reusable buffer shaped like parameter ``name`` (no allocation per step)."""
+        buffers = self.__dict__.setdefault("_buffers", {})
+        buf = buffers.get(name)
+        if buf is None or buf.shape != like.shape or buf.dtype != like.dtype:
+            buf = buffers[name] = np.empty_like(like)
+        return buf
 
 
 def dense_grads(grads: dict, params: dict) -> dict:

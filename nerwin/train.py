@@ -35,6 +35,7 @@ from nerwin.errors import DataError, NerwinError
 from nerwin.files import atomic_write, atomic_write_text, npz_bytes
 from nerwin.metrics import score
 from nerwin.optim import OPTIMIZERS
+from nerwin.parallel import batch_workers
 from nerwin.schedules import make_schedule
 from nerwin.tagger import MODEL_FILE, Tagger
 
@@ -200,11 +201,11 @@ def train(config: dict, out=None, quiet: bool = False, log=None, resume: bool = 
                 rng.bit_generator.state = now
             lr = schedule(max(p.step - 1, 0) if per_step else p.epoch - 1)
             with tqdm(total=n_batches, initial=p.batch, desc=f"epoch {p.epoch}", unit="batch",
-                      disable=not show_bar, leave=False) as bar:
+                      disable=not show_bar, leave=False) as bar, batch_workers(t["threads"]) as workers:
                 while p.batch < n_batches:
                     lr = schedule(p.step if per_step else p.epoch - 1)
                     idx = order[p.batch * batch:(p.batch + 1) * batch]
-                    loss, grads = net.loss_and_grads(X.words[idx], X.casing[idx], y[idx], rng)
+                    loss, grads = net.loss_and_grads(X.words[idx], X.casing[idx], y[idx], rng, workers)
                     if not np.isfinite(loss):
                         raise DataError(
                             f"training diverged: loss is {loss} at epoch {p.epoch}, batch {p.batch + 1}, "
