@@ -84,7 +84,7 @@ def train_speed(config, train_c, pretrained, finetune: str, batch: int, repeat: 
             for b in range(0, limit or n, batch):
                 idx = order[b:b + batch]
                 _, grads = net.loss_and_grads(X.words[idx], X.casing[idx], y[idx], rng, workers)
-                optimizer.step(net.params, net.updates(grads), lr)
+                optimizer.step(net.params, net.updates(grads), lr, workers=workers)
 
     epoch(limit=50 * batch)  # warm-up
     return [n / t for t in timed(epoch, repeat)]

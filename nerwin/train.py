@@ -211,7 +211,7 @@ def train(config: dict, out=None, quiet: bool = False, log=None, resume: bool = 
                             f"training diverged: loss is {loss} at epoch {p.epoch}, batch {p.batch + 1}, "
                             f"learning rate {lr:g}; the last good model is kept in {out} (try a lower optimizer.lr)"
                         )
-                    optimizer.step(net.params, net.updates(grads), lr, {"E": lr * emb_scale} if emb_scale else None)
+                    optimizer.step(net.params, net.updates(grads), lr, {"E": lr * emb_scale} if emb_scale else None, workers)
                     p.epoch_loss += loss * len(idx)
                     p.batch += 1
                     p.step += 1

@@ -68,3 +68,24 @@ def test_one_thread_is_the_plain_path():
         assert workers is None
     with batch_workers(2) as workers:
         assert workers.parts == 2
+
+
+@pytest.mark.parametrize("name", ["sgd", "momentum", "adagrad", "rmsprop", "adam", "adamw"])
+def test_optimizer_updates_side_by_side_are_the_same_updates(pool, name):
+    from nerwin.nn.layers import SparseRows
+    from nerwin.optim import OPTIMIZERS
+
+    rng = np.random.default_rng(1)
+    shapes = {"E": (40, 6), "W1": (30, 20), "b1": (30,), "W2": (8, 30), "c": (8,)}
+    start = {k: rng.standard_normal(s).astype(np.float32) for k, s in shapes.items()}
+    runs = []
+    for workers in (None, Workers(pool, parts=3)):
+        params, opt = {k: v.copy() for k, v in start.items()}, OPTIMIZERS[name](clip_norm=1.0)
+        step_rng = np.random.default_rng(2)
+        for _ in range(4):
+            grads = {k: step_rng.standard_normal(s).astype(np.float32) for k, s in shapes.items() if k != "E"}
+            grads["E"] = SparseRows(np.array([1, 5, 7]), step_rng.standard_normal((3, 6)).astype(np.float32))
+            opt.step(params, grads, 0.01, {"E": 0.02}, workers)
+        runs.append(params)
+    for k in shapes:
+        np.testing.assert_array_equal(runs[0][k], runs[1][k], err_msg=k)
