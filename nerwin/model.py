@@ -25,7 +25,8 @@ import numpy as np
 
 from nerwin.nn.activations import ACTIVATIONS, maxout, prelu, relu
 from nerwin.nn.initializers import INITIALIZERS
-from nerwin.nn.layers import SparseRows, apply_mask, dropout_mask, embed, linear, score, unembed
+from nerwin.nn.layers import SparseRows, apply_mask, embed, linear, score, unembed
+from nerwin.nn.masks import mask_draws
 from nerwin.nn.losses import LOSSES
 
 EMBEDDINGS = ("E", "C")
@@ -138,22 +139,19 @@ class WindowNetwork:
         ``train_words`` is set.
         """
         n = len(y)
-        masks = self._dropout_masks(n, rng)
         parts = workers.parts_for(n) if workers is not None else 1
-        if parts <= 1:
-            loss, grads, dX = self._forward_backward(word_ids, case_ids, y, masks, n)
-        else:
-            cuts = [n * i // parts for i in range(parts + 1)]
-            tasks = [partial(self._forward_backward, word_ids[a:b], case_ids[a:b], y[a:b],
-                             [m if m is None else m[a:b] for m in masks], n) for a, b in zip(cuts, cuts[1:])]
-            results = workers.run(tasks)
-            loss, grads, dX = results[0]
-            for part_loss, part_grads, _ in results[1:]:
-                loss += part_loss
-                for name, g in part_grads.items():
-                    grads[name] += g
-            if dX is not None:
-                dX = np.concatenate([r[2] for r in results])
+        cuts = [n * i // parts for i in range(parts + 1)]
+        masks = mask_draws(rng, n, self._dropout_layers(), cuts, self.params["W1"].dtype)
+        tasks = [partial(self._forward_backward, word_ids[a:b], case_ids[a:b], y[a:b], draw, n)
+                 for (a, b), draw in zip(zip(cuts, cuts[1:]), masks)]
+        results = workers.run(tasks) if parts > 1 else [tasks[0]()]
+        loss, grads, dX = results[0]
+        for part_loss, part_grads, _ in results[1:]:
+            loss += part_loss
+            for name, g in part_grads.items():
+                grads[name] += g
+        if dX is not None and parts > 1:
+            dX = np.concatenate([r[2] for r in results])
         if dX is not None:   # split back into the w word (and casing) vectors, summed per row
             wd = word_ids.shape[1] * self.params["E"].shape[1]
             if self.train_words:
@@ -164,20 +162,20 @@ class WindowNetwork:
                 grads["C"] = unembed(case_ids, dX)
         return loss + self._l2(grads), grads
 
-    def _dropout_masks(self, n: int, rng) -> list:
-        """Masks for the input and for each hidden layer's output, drawn in that order."""
+    def _dropout_layers(self) -> list[tuple[int, float]]:
+        """(width, dropout rate) of the input and of each hidden layer's output."""
         p = self.params
         pieces = self.maxout_pieces if self.activation == "maxout" else 1
         widths = [p["W1"].shape[1]] + [p[f"W{l}"].shape[0] // pieces for l in range(1, self.n_hidden + 1)]
-        rates = [self.dropout_input] + [self.dropout_hidden] * self.n_hidden
-        return [dropout_mask((n, width), rate, rng, p["W1"].dtype) for width, rate in zip(widths, rates)]
+        return list(zip(widths, [self.dropout_input] + [self.dropout_hidden] * self.n_hidden))
 
-    def _forward_backward(self, word_ids, case_ids, y, masks, n_batch):
+    def _forward_backward(self, word_ids, case_ids, y, draw_masks, n_batch):
         """Forward and backward for some windows of a batch of ``n_batch``: their share of
         the loss, the gradients of the dense parameters, and ∂J/∂x for the input columns
-        whose vectors train (None if none do)."""
+        whose vectors train (None if none do). ``draw_masks()`` gives their dropout masks."""
         p = self.params
         grads = {}
+        masks = draw_masks()
         X = self._input(word_ids, case_ids)[0]
         H, back_input_drop = apply_mask(X, masks[0], inplace=True)
         backward = []

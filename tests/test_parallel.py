@@ -89,3 +89,29 @@ def test_optimizer_updates_side_by_side_are_the_same_updates(pool, name):
         runs.append(params)
     for k in shapes:
         np.testing.assert_array_equal(runs[0][k], runs[1][k], err_msg=k)
+
+
+@pytest.mark.parametrize("layers", [
+    [(270, 0.2), (300, 0.3), (300, 0.3)],
+    [(270, 0.0), (300, 0.5), (8, 0.0)],
+    [(271, 0.2), (300, 0.3)],               # odd width: drawn up front, sliced
+])
+@pytest.mark.parametrize("cuts", [[0, 100], [0, 50, 100], [0, 33, 66, 100]])
+def test_parts_draw_exactly_the_masks_of_one_stream(layers, cuts):
+    from nerwin.nn.layers import dropout_mask
+    from nerwin.nn.masks import mask_draws
+
+    for warm in (0, 1):   # 1: the generator holds half a 64-bit word (drawn up front too)
+        one, parts = np.random.default_rng(5), np.random.default_rng(5)
+        one.random(warm, dtype=np.float32), parts.random(warm, dtype=np.float32)
+        whole = [dropout_mask((100, w), r, one, np.float32) for w, r in layers]
+        draws = mask_draws(parts, 100, layers, cuts, np.float32)
+        got = [d() for d in reversed(draws)][::-1]      # any order, any thread
+        assert parts.bit_generator.state == one.bit_generator.state
+        for (a, b), masks in zip(zip(cuts, cuts[1:]), got):
+            for m_whole, m_part in zip(whole, masks):
+                if m_whole is None:
+                    assert m_part is None
+                else:
+                    np.testing.assert_array_equal(m_part, m_whole[a:b])
+        assert parts.random() == one.random()
