@@ -9,6 +9,7 @@ The parts' results are combined in a fixed order: numbers do not depend on timin
 
 from __future__ import annotations
 
+import contextvars
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Callable, Iterator
@@ -28,8 +29,9 @@ class Workers:
         return max(1, min(self.parts, n // self.min_rows))
 
     def run(self, tasks: list[Callable]) -> list:
-        """Each task's result, in the order given."""
-        rest = [self.pool.submit(task) for task in tasks[1:]]
+        """Each task's result, in the order given. Tasks run in a copy of the caller's
+        context, so settings such as ``np.errstate`` hold on every thread."""
+        rest = [self.pool.submit(contextvars.copy_context().run, task) for task in tasks[1:]]
         return [tasks[0]()] + [f.result() for f in rest]
 
 

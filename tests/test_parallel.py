@@ -20,6 +20,8 @@ def pool():
 def test_workers_return_results_in_task_order(pool):
     workers = Workers(pool, parts=4)
     assert workers.run([lambda i=i: i * i for i in range(4)]) == [0, 1, 4, 9]
+    with np.errstate(over="ignore"):   # the caller's settings hold on the workers' threads too
+        assert workers.run([lambda: np.geterr()["over"]] * 3) == ["ignore"] * 3
     assert Workers(pool, parts=4, min_rows=64).parts_for(100) == 1
     assert Workers(pool, parts=4, min_rows=64).parts_for(1000) == 4
 
