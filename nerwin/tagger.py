@@ -158,7 +158,7 @@ class Tagger:
             raise DataError(str(e)) from None
         labels = T.LabelSet(header["types"], header["scheme"])
         vocab = Vocabulary(words, header["lowercase"], header["digits"])
-        if not vocab.words.is_unique:
+        if not vocab.is_unique:
             raise DataError(f"{path}: the vocabulary lists a word twice (damaged file?)")
         expected = {k: tuple(v) for k, v in header["shapes"].items()}
         actual = {k: v.shape for k, v in params.items()}
