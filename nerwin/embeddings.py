@@ -10,6 +10,7 @@ are read). Nothing here imports pandas or pyarrow until a GloVe index has to be 
 from __future__ import annotations
 
 import gzip
+import os
 import re
 import zlib
 from pathlib import Path
@@ -55,6 +56,34 @@ class Pretrained:
     def lookup(self, words) -> np.ndarray:
         """Row index of each word, -1 where it has no vector."""
         return self.index.lookup(words)
+
+    def rows(self, rows) -> np.ndarray:
+        """``vectors[rows]`` as float32 (k, d). A memory-mapped matrix is read through a small
+        buffer instead of indexed: indexing would map in every page holding a wanted value, so
+        most of GloVe's 80 MB file would count as this process's memory for 20,000 rows."""
+        rows = np.asarray(rows, np.int64)
+        v = self.vectors
+        if not (isinstance(v, np.memmap) and v.filename and v.ndim == 2
+                and (v.flags.c_contiguous or v.flags.f_contiguous)):
+            return np.asarray(v[rows], np.float32)
+        n, d = v.shape
+        if len(rows) and not (-n <= rows.min() and rows.max() < n):
+            raise IndexError(f"row out of range for {n} vectors")
+        rows = rows % max(n, 1)
+        out = np.empty((len(rows), d), v.dtype)
+        with open(v.filename, "rb") as f:
+            if v.flags.c_contiguous:  # a row is d values in a row
+                size = d * v.itemsize
+                for i, r in enumerate(rows.tolist()):
+                    out[i] = np.frombuffer(os.pread(f.fileno(), size, v.offset + r * size), v.dtype)
+            else:  # column-major (GloVe's file): read a column at a time, keep the wanted rows
+                column = np.empty(n, v.dtype)
+                for j in range(d):
+                    f.seek(v.offset + j * n * v.itemsize)
+                    if f.readinto(column) != column.nbytes:
+                        raise OSError(f"{v.filename}: shorter than its header says")
+                    out[:, j] = column[rows]
+        return out.astype(np.float32, copy=False)
 
 
 def normalize(words, lowercase: bool = True, digits: bool = False) -> np.ndarray:

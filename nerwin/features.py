@@ -130,7 +130,7 @@ class Vocabulary:
             found, rows = np.unique(pretrained.lookup(keys[missing]), return_inverse=True)
             new_ids = np.where(found[rows] >= 0, len(self) + np.searchsorted(found[found >= 0], found[rows]), 0)
             ids[missing] = new_ids
-            extra = np.asarray(pretrained.vectors[found[found >= 0]], dtype=np.float32)
+            extra = pretrained.rows(found[found >= 0])
         ids[ids < 0] = self._ids[UNK]
         word_windows = windows(ids, lengths, size, self._ids[PAD_LEFT], self._ids[PAD_RIGHT])
         case_windows = windows(casing(words), lengths, size, 0, 0)

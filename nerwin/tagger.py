@@ -69,7 +69,7 @@ class Tagger:
             dim = pretrained.dim
             rows = pretrained.lookup(vocab.words)
             vectors = np.full((len(vocab), dim), np.nan, np.float32)
-            vectors[rows >= 0] = pretrained.vectors[rows[rows >= 0]]
+            vectors[rows >= 0] = pretrained.rows(rows[rows >= 0])
         network = WindowNetwork.create(
             rng, len(vocab), dim, len(CASINGS), emb["casing_dim"], model["window"], model["hidden"],
             len(labels), init=model["init"], word_vectors=vectors, prelu_init=model["prelu_init"],
