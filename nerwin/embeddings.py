@@ -136,19 +136,23 @@ def _load_glove_package() -> Pretrained:
 
 
 def parquet_index(path, column: str = "index") -> WordIndex:
-    """The :class:`WordIndex` of a parquet file's string column, read with pyarrow straight
-    from its UTF-8 buffers (no Python string per word); missing values are never found."""
+    """The :class:`WordIndex` of a parquet file's string column, read with pyarrow a batch at
+    a time straight from its UTF-8 buffers (no Python string per word, no whole table in
+    memory); missing values are never found."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    words = pq.read_table(path, columns=[column]).column(column).combine_chunks()
-    if not pa.types.is_large_string(words.type):
-        words = words.cast(pa.large_string())
-    _, offsets, data = words.buffers()
-    offsets = np.frombuffer(offsets, np.int64)[words.offset:words.offset + len(words) + 1]
-    blob = np.frombuffer(data, np.uint8)[offsets[0]:offsets[-1]] if data is not None else b""
-    valid = words.is_valid().to_numpy(zero_copy_only=False) if words.null_count else None
-    return WordIndex.build(blob, offsets - offsets[0], valid)
+    blobs, offsets, valid, start = [], [np.zeros(1, np.int64)], [], 0
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=65536, columns=[column], use_threads=False):
+        words = batch.column(0).cast(pa.large_string())
+        _, offs, data = words.buffers()
+        offs = np.frombuffer(offs, np.int64)[words.offset:words.offset + len(words) + 1]
+        blobs.append(np.frombuffer(data, np.uint8)[offs[0]:offs[-1]].tobytes() if data is not None else b"")
+        offsets.append(offs[1:] - offs[0] + start)
+        start += int(offs[-1] - offs[0])
+        valid.append(words.is_valid().to_numpy(zero_copy_only=False) if words.null_count else np.ones(len(words), bool))
+    valid = np.concatenate(valid) if valid else np.zeros(0, bool)
+    return WordIndex.build(b"".join(blobs), np.concatenate(offsets), None if valid.all() else valid)
 
 
 def load_text(path, encoding: str = "utf-8") -> Pretrained:
