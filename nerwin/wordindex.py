@@ -28,7 +28,7 @@ from nerwin.errors import DataError
 from nerwin.files import atomic_file
 
 MAGIC = b"nerwin word index\n"
-VERSION = 1        # bump when the hash or the layout changes
+VERSION = 2        # bump when the hash or the layout changes
 HEADER = 4096      # bytes before the arrays: MAGIC, then a JSON header padded with spaces
 CACHE_ENV = "NERWIN_CACHE_DIR"
 
@@ -112,25 +112,18 @@ class WordIndex:
         return np.array([raw[a:b].decode("utf-8", "surrogatepass") for a, b in zip(off[:-1], off[1:])], object)
 
     # ---------------------------------------------------------------- cache file
-    def _layout(self) -> list[tuple[str, np.dtype, int, int]]:
-        return _layout(len(self.hashes), len(self), len(self.blob), self.order.dtype)
-
     def write(self, f, key: str) -> None:
         """Write the index as a cache file, keyed by ``key``."""
-        crc = 0
         arrays = {"hashes": self.hashes, "order": self.order, "offsets": self.offsets, "blob": self.blob}
-        chunks = []
-        position = HEADER
-        for name, dtype, start, count in self._layout():
-            data = np.ascontiguousarray(arrays[name], dtype).tobytes()
-            chunks.append(b"\0" * (start - position) + data)
-            position = start + len(data)
-        for chunk in chunks:
-            crc = zlib.crc32(chunk, crc)
+        order = "int64" if self.order.dtype.itemsize == 8 else "int32"
+        chunks, position, crc = [], HEADER, 0
+        for name, dtype, start, count in _layout(len(self.hashes), len(self), len(self.blob), order):
+            chunks.append(b"\0" * (start - position) + np.ascontiguousarray(arrays[name], dtype).tobytes())
+            position = start + count * dtype.itemsize
+            crc = zlib.crc32(chunks[-1], crc)
         meta = {"version": VERSION, "key": key, "n": len(self.hashes), "rows": len(self),
-                "blob": len(self.blob), "order": self.order.dtype.str, "crc32": crc}
-        head = MAGIC + json.dumps(meta).encode("ascii")
-        f.write(head.ljust(HEADER, b" "))
+                "blob": len(self.blob), "order": order, "crc32": crc}
+        f.write((MAGIC + json.dumps(meta).encode("ascii")).ljust(HEADER, b" "))
         for chunk in chunks:
             f.write(chunk)
 
@@ -146,9 +139,9 @@ class WordIndex:
                 meta = json.loads(head[len(MAGIC):])
                 if meta.get("version") != VERSION or meta.get("key") != key:
                     return None
-                layout = _layout(meta["n"], meta["rows"], meta["blob"], np.dtype(meta["order"]))
+                layout = _layout(meta["n"], meta["rows"], meta["blob"], meta["order"])
                 name, dtype, start, count = layout[-1]
-                if os.fstat(f.fileno()).st_size != start + count * np.dtype(dtype).itemsize:
+                if os.fstat(f.fileno()).st_size != start + count * dtype.itemsize:
                     return None
                 crc, buffer = 0, bytearray(1 << 20)
                 view = memoryview(buffer)
@@ -163,13 +156,15 @@ class WordIndex:
         return cls(arrays["hashes"], arrays["order"], arrays["offsets"], arrays["blob"])
 
 
-def _layout(n: int, rows: int, blob: int, order_dtype) -> list[tuple[str, np.dtype, int, int]]:
-    """(name, dtype, byte offset, length) of each array of a cache file, 64-byte aligned."""
-    if not (0 <= n <= rows and blob >= 0 and np.dtype(order_dtype) in (np.dtype(np.int32), np.dtype(np.int64))):
+def _layout(n: int, rows: int, blob: int, order: str) -> list[tuple[str, np.dtype, int, int]]:
+    """(name, dtype, byte offset, length) of each array of a cache file, little-endian, each
+    starting on a 64-byte boundary."""
+    if not (0 <= n <= rows and blob >= 0 and order in ("int32", "int64")):
         raise ValueError("bad header")
     out, position = [], HEADER
-    for name, dtype, count in (("hashes", np.dtype(np.uint64), n), ("order", np.dtype(order_dtype), n),
-                               ("offsets", np.dtype(np.int64), rows + 1), ("blob", np.dtype(np.uint8), blob)):
+    for name, dtype, count in (("hashes", "<u8", n), ("order", "<i4" if order == "int32" else "<i8", n),
+                               ("offsets", "<i8", rows + 1), ("blob", "u1", blob)):
+        dtype = np.dtype(dtype)
         out.append((name, dtype, position, count))
         position += -(-count * dtype.itemsize // 64) * 64
     return out

@@ -218,7 +218,8 @@ def test_damaged_cache_is_rebuilt(tmp_path, cache, damage):
     elif damage == "header":
         data[len(wi.MAGIC):len(wi.MAGIC) + 9] = b'{"n": -1,'
     else:
-        data = data.replace(b'"version": 1', b'"version": 9')
+        assert f'"version": {wi.VERSION}'.encode() in data
+        data = data.replace(f'"version": {wi.VERSION}'.encode(), b'"version": 0')
     path.write_bytes(bytes(data))
     build, calls = counting_build(words)
     assert cached("t.index", source, build).lookup(["mat", "dog", "the"]).tolist() == [5, -1, 0]
