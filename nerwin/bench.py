@@ -49,7 +49,7 @@ def synthetic_corpus(shape, pretrained, rng, types=("LOC", "MISC", "ORG", "PER")
     lengths = np.full(n_sent, n_tok // n_sent)
     lengths[: n_tok - lengths.sum()] += 1
     ranks = np.minimum(rng.zipf(1.3, n_tok), 50000) - 1
-    words = pretrained.words.to_numpy()[ranks].astype(object)
+    words = np.asarray(pretrained.words, dtype=object)[ranks]
     title = rng.random(n_tok) < 0.15
     words[title] = np.char.capitalize(words[title].astype(str)).astype(object)
     choices = np.array(["O"] * 12 + [f"{p}-{t}" for t in types for p in "BI"], dtype=object)

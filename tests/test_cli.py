@@ -29,6 +29,23 @@ def test_python_dash_m(tmp_path):
     assert out.returncode == 0 and "gradcheck" in out.stdout
 
 
+def test_predict_imports_only_what_it_needs(sample_run, tmp_path, monkeypatch):
+    """Cold start: predicting a sentence loads no pandas, pyarrow, matplotlib or tqdm (and
+    with them no parsing of the 400,000 GloVe words), once the word index is cached."""
+    import os, subprocess, sys
+    from nerwin.embeddings import load_pretrained
+
+    monkeypatch.setenv("NERWIN_CACHE_DIR", str(tmp_path))
+    load_pretrained("glove-6b-50d")  # the first run builds the cache (with pyarrow)
+    probe = ("import sys; from nerwin.cli import cli; "
+             f"cli(['predict', '--model', {str(sample_run)!r}, 'Angela Merkel visited Paris.'], standalone_mode=False); "
+             "print(sorted({m.split('.')[0] for m in sys.modules} & {'pandas', 'pyarrow', 'matplotlib', 'tqdm'}))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=os.environ)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().split("\n")[-1] == "[]"
+    assert (tmp_path / "glove-6b-50d.index").is_file()
+
+
 def test_train_writes_the_run_folder(tmp_path):
     out = tmp_path / "run"
     result = invoke("train", "--config", ROOT / "configs" / "default.toml", "--set", "train.epochs=2",

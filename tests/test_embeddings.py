@@ -163,3 +163,25 @@ def test_pretrained_lookup_on_hand_made_table():
     p = Pretrained(pd.Index(["a", "b"]), np.eye(2, dtype=np.float32), "hand")
     assert p.dim == 2
     assert p.lookup(np.array(["b", "c", "a"], dtype=object)).tolist() == [1, -1, 0]
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_rows_of_a_memory_mapped_matrix_are_read_not_mapped(tmp_path, order):
+    matrix = np.asarray(np.random.default_rng(0).standard_normal((50, 7)), np.float32, order=order)
+    np.save(tmp_path / "m.npy", matrix)
+    p = Pretrained(["w"] * 50, np.load(tmp_path / "m.npy", mmap_mode="r"), "hand")
+    rows = np.array([3, 3, 0, 49, -1, 17])
+    got = p.rows(rows)
+    assert got.dtype == np.float32 and got.shape == (6, 7)
+    np.testing.assert_array_equal(got, matrix[rows])
+    assert p.rows([]).shape == (0, 7)
+    with pytest.raises(IndexError):
+        p.rows([50])
+
+
+def test_rows_of_glove_equal_indexing():
+    p = load_pretrained("glove-6b-50d")
+    rows = np.random.default_rng(1).integers(0, len(p.vectors), 300)
+    np.testing.assert_array_equal(p.rows(rows), np.asarray(p.vectors[rows], np.float32))
+    in_memory = Pretrained(["a", "b"], np.eye(2, dtype=np.float64), "hand")
+    np.testing.assert_array_equal(in_memory.rows([1, 0]), np.eye(2, dtype=np.float32)[[1, 0]])
