@@ -19,6 +19,7 @@ import codecs
 import glob
 import html
 import json
+import math
 import os
 import re
 import unicodedata
@@ -475,19 +476,37 @@ _JSON_LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u20
 
 class JsonlWriter(Writer):
     """One JSON object per sentence: its text and offset, tokens, tags, entities (offsets into
-    the document), the document's index and source."""
+    the document), the document's index and source.
+
+    Each line is assembled from pieces, every string through the encoder ``json.dumps`` uses
+    (``ensure_ascii=False``), so it is byte for byte what ``json.dumps(record)`` writes, at
+    half the cost."""
 
     def segment(self, seg: Segment) -> None:
-        lines = []
+        source = json.dumps(self.sources[seg.doc], ensure_ascii=False)
+        tail = f', "doc": {seg.doc}, "source": {source}}}\n'
+        pieces = []
         for s in seg.sentences:
-            record = {
-                "text": s.text, "start": s.start, "tokens": [t.text for t in s.tokens], "tags": s.tags,
-                "entities": [{"start": e.start, "end": e.end, "label": e.label, "type": e.label,
-                              "text": e.text, "score": round(e.score, 4)} for e in s.entities],
-                "doc": seg.doc, "source": self.sources[seg.doc],
-            }
-            lines.append(json.dumps(record, ensure_ascii=False).translate(_JSON_LINE_BREAKS) + "\n")
-        self.out.write("".join(lines))
+            entities = ", ".join(
+                f'{{"start": {e.start}, "end": {e.end}, "label": {_json_str(e.label)}, '
+                f'"type": {_json_str(e.label)}, "text": {_json_str(e.text)}, "score": {_json_float(round(e.score, 4))}}}'
+                for e in s.entities)
+            pieces += ['{"text": ', _json_str(s.text), ', "start": ', str(s.start),
+                       ', "tokens": [', ", ".join([_json_str(t.text) for t in s.tokens]),
+                       '], "tags": [', ", ".join(map(_json_str, s.tags)),
+                       '], "entities": [', entities, "]", tail]
+        text = "".join(pieces)
+        if any(c in text for c in "\x85\u2028\u2029"):
+            text = text.translate(_JSON_LINE_BREAKS)
+        self.out.write(text)
+
+
+_json_str = json.encoder.encode_basestring   # what json.dumps(..., ensure_ascii=False) uses
+
+
+def _json_float(x: float) -> str:
+    """A float as ``json.dumps`` writes it: ``repr``, or NaN / Infinity / -Infinity."""
+    return repr(x) if math.isfinite(x) else json.dumps(x)
 
 
 class ConllWriter(Writer):
