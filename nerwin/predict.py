@@ -34,7 +34,6 @@ import numpy as np
 
 from nerwin import tags as T
 from nerwin.errors import DataError
-from nerwin.nn.losses import softmax
 from nerwin.files import atomic_file
 from nerwin.tagger import Tagger
 from nerwin.tokenize import Token, split_sentences, tokenize
@@ -229,7 +228,8 @@ def _split_long(text: str, tokens: list[Token], limit: int) -> tuple[list[Token]
 
 
 def _shift(tokens: list[Token], offset: int) -> list[Token]:
-    return [Token(t.text, t.start + offset, t.end + offset) for t in tokens]
+    new = tuple.__new__   # as tokenize does: no Python-level Token.__new__ per token
+    return [new(Token, (t.text, t.start + offset, t.end + offset)) for t in tokens]
 
 
 def _joins(text: str, i: int) -> bool:
@@ -307,8 +307,7 @@ def tag_sentences(tagger: Tagger, sentences: list[Sentence], scheme: str = "iob2
     words = np.array([w for s in sentences for w in _words(s)], dtype=object)
     S = tagger.scores(tagger.featurize(words, lengths))
     classes = tagger.decode(S, lengths)
-    P = softmax(S)
-    confidence = np.concatenate([[0.0], np.cumsum(P[np.arange(len(P)), classes], dtype=np.float64)])
+    confidence = np.concatenate([[0.0], np.cumsum(_probability_of(S, classes), dtype=np.float64)])
     offsets = np.concatenate([[0], np.cumsum(lengths)])
     first = np.zeros(len(words), bool)
     first[offsets[:-1][lengths > 0]] = True
@@ -324,6 +323,13 @@ def tag_sentences(tagger: Tagger, sentences: list[Sentence], scheme: str = "iob2
         start, end = s.tokens[a - offsets[k]].start, s.tokens[b - 1 - offsets[k]].end
         s.entities.append(Entity(int(start), int(end), types[label], s.text[start - s.start:end - s.start],
                                  float((confidence[b] - confidence[a]) / (b - a))))
+
+
+def _probability_of(S: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """``softmax(S)[n, classes[n]]`` for each row n, the same numbers without dividing every entry:
+    e^(s_c - max s) / Σ_j e^(s_j - max s)."""
+    e = np.exp(S - S.max(axis=1, keepdims=True))
+    return e[np.arange(len(e)), classes] / e.sum(axis=1)
 
 
 def _words(sentence: Sentence) -> list[str]:

@@ -1,13 +1,16 @@
 """The fast paths of prediction against the plain ones they replace: JSON lines assembled from
-pieces against ``json.dumps`` per record, on hostile strings and scores."""
+pieces against ``json.dumps`` per record, on hostile strings and scores; the probability of the
+decoded class against the whole softmax."""
 
 import io
 import json
 
+import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
 from nerwin import predict as P
+from nerwin.nn.losses import softmax
 from nerwin.tokenize import Token
 
 
@@ -63,3 +66,12 @@ def test_jsonl_lines_equal_json_dumps(source):
 def test_jsonl_lines_equal_json_dumps_on_any_strings_and_scores(texts, scores, source):
     segs = segments_of(texts, scores)
     assert fast_jsonl(segs, [source]) == plain_jsonl(segs, [source])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_probability_of_the_decoded_class_is_the_softmax_entry(dtype):
+    rng = np.random.default_rng(0)
+    S = (rng.standard_normal((500, 17)) * rng.choice([1, 10, 100], (500, 1))).astype(dtype)
+    S[3] = 0.0
+    classes = rng.integers(0, 17, 500)
+    np.testing.assert_array_equal(P._probability_of(S, classes), softmax(S)[np.arange(500), classes])
