@@ -70,6 +70,7 @@ def viterbi(scores: np.ndarray, lengths: np.ndarray, labels: LabelSet) -> np.nda
     running = np.searchsorted(-lengths[order], -np.arange(lengths[order[0]]))  # #(length > t)
     at = np.concatenate([[0], np.cumsum(running)])          # back[at[t]:at[t+1]]: position t
     members, group, penalty = _predecessors(trans, logp, len(running))
+    row = np.arange(len(members)) * members.shape[1]        # where each group starts in members.ravel()
     back = np.empty((at[-1], len(start)), np.int64)
     best = logp[first] + np.where(start, 0.0, NEG)          # δ_0 (m, C)
     for t in range(1, len(running)):
@@ -78,7 +79,7 @@ def viterbi(scores: np.ndarray, lengths: np.ndarray, labels: LabelSet) -> np.nda
         if penalty is not None:
             cand += penalty
         arg = cand.argmax(axis=2)
-        back[at[t]:at[t + 1]] = np.take_along_axis(members[None], arg[:, :, None], axis=2)[:, group, 0]
+        back[at[t]:at[t + 1]] = members.ravel()[(arg + row)[:, group]]   # the previous class
         best[:a] = cand.max(axis=2)[:, group] + logp[first[:a] + t]
     cur = (best + np.where(end, 0.0, NEG)).argmax(axis=1)   # each sentence's last class
     for t in range(len(running) - 1, -1, -1):
