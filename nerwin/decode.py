@@ -14,6 +14,7 @@ import numpy as np
 
 from nerwin.tags import LabelSet
 
+NEG = -1e30    # the log-score of a transition the tag scheme forbids
 DECODERS = ("argmax", "viterbi")
 
 
@@ -43,67 +44,68 @@ def log_softmax(S: np.ndarray) -> np.ndarray:
     return S - np.log(np.exp(S).sum(axis=1, keepdims=True))
 
 
-def viterbi(scores: np.ndarray, lengths: np.ndarray, labels: LabelSet, cells: int = 1 << 21) -> np.ndarray:
+def viterbi(scores: np.ndarray, lengths: np.ndarray, labels: LabelSet) -> np.ndarray:
     """The best allowed class sequence of each sentence under log-softmax scores.
 
     ``scores`` (n tokens, C) are the network's scores; ``lengths`` the sentence lengths.
-    Returns the class of each token (n,). Sentences are decoded in groups of similar
-    length (within a quarter of the shortest, plus 2), each padded to at most ``cells``
-    (sentences x positions), so padding wastes little and one long sentence never pads a
-    whole batch.
+    Returns the class of each token (n,). With δ_t(j) the best log-probability of a
+    sequence ending in class j at position t,
+
+        δ_0(j) = log p_0(j) + start(j),   δ_t(j) = max_i [δ_{t-1}(i) + trans(i, j)] + log p_t(j),
+
+    start and trans being 0 where allowed, -1e30 where not; the last class is the argmax of
+    δ_{T-1}(j) + end(j), followed back along the argmax pointers (the first maximum on ties).
+    Sentences are sorted longest first, so those still running at position t are a prefix:
+    one numpy step per position for all sentences at once, no padding.
     """
     lengths = np.asarray(lengths, np.int64)
     out = np.zeros(len(scores), np.int64)
     if not len(scores):
         return out
     logp = log_softmax(scores.astype(np.float64))
-    allowed = allowed_transitions(labels)
-    offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    order = np.argsort(lengths, kind="stable")
+    start, trans, end = allowed_transitions(labels)
+    order = np.argsort(-lengths, kind="stable")
     order = order[lengths[order] > 0]
-    i = 0
-    while i < len(order):
-        j, shortest = i + 1, lengths[order[i]]
-        while (j < len(order) and (j + 1 - i) * lengths[order[j]] <= cells
-               and lengths[order[j]] <= shortest + shortest // 4 + 2):   # padding stays small
-            j += 1
-        group = order[i:j]
-        tokens = np.concatenate([np.arange(offsets[g], offsets[g] + lengths[g]) for g in group])
-        out[tokens] = _viterbi_group(logp[tokens], lengths[group], *allowed)
-        i = j
+    first = (np.cumsum(lengths) - lengths)[order]           # first token of each sentence
+    running = np.searchsorted(-lengths[order], -np.arange(lengths[order[0]]))  # #(length > t)
+    at = np.concatenate([[0], np.cumsum(running)])          # back[at[t]:at[t+1]]: position t
+    members, group, penalty = _predecessors(trans, logp, len(running))
+    row = np.arange(len(members)) * members.shape[1]        # where each group starts in members.ravel()
+    back = np.empty((at[-1], len(start)), np.int64)
+    best = logp[first] + np.where(start, 0.0, NEG)          # δ_0 (m, C)
+    for t in range(1, len(running)):
+        a = running[t]
+        cand = best[:a][:, members]                         # (a, groups, candidates)
+        if penalty is not None:
+            cand += penalty
+        arg = cand.argmax(axis=2)
+        back[at[t]:at[t + 1]] = members.ravel()[(arg + row)[:, group]]   # the previous class
+        best[:a] = cand.max(axis=2)[:, group] + logp[first[:a] + t]
+    cur = (best + np.where(end, 0.0, NEG)).argmax(axis=1)   # each sentence's last class
+    for t in range(len(running) - 1, -1, -1):
+        a = running[t]
+        out[first[:a] + t] = cur[:a]
+        if t:
+            cur[:a] = back[at[t]:at[t + 1]][np.arange(a), cur[:a]]
     return out
 
 
-def _viterbi_group(logp, lengths, start, trans, end) -> np.ndarray:
-    n, C = logp.shape
-    NEG = -1e30
-    penalty = np.where(trans, 0.0, NEG)                     # (C, C)
-    m, T = len(lengths), int(lengths.max())
-    offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    # padded (m, T, C) view of the scores; positions past a sentence's end are never read
-    pos = offsets[:, None] + np.arange(T)[None, :]
-    valid = np.arange(T)[None, :] < lengths[:, None]
-    emit = logp[np.minimum(pos, n - 1)]
-    best = emit[:, 0] + np.where(start, 0.0, NEG)            # (m, C)
-    back = np.zeros((m, T, C), np.int32)
-    for t in range(1, T):
-        cand = best[:, :, None] + penalty[None]               # (m, C_prev, C)
-        arg = cand.argmax(axis=1)
-        new = np.take_along_axis(cand, arg[:, None, :], axis=1)[:, 0] + emit[:, t]
-        live = valid[:, t][:, None]
-        best = np.where(live, new, best)                      # finished sentences keep theirs
-        back[:, t] = np.where(live, arg, 0)
-    best = best + np.where(end, 0.0, NEG)
-    # follow the back-pointers from each sentence's last position
-    path = np.zeros((m, T), np.int64)
-    last = lengths - 1
-    final = best.argmax(axis=1)
-    cur = final
-    rows = np.arange(m)
-    for t in range(T - 1, -1, -1):
-        cur = np.where(last == t, final, cur)
-        path[:, t] = cur
-        inside = t <= last
-        prev = back[rows, t, cur]
-        cur = np.where(inside & (t > 0), prev, cur)
-    return path[valid]
+def _predecessors(trans, logp, longest):
+    """What the max over previous classes runs on: ``members`` (groups, k) previous classes,
+    ``group`` (C,) the group of each next class, and a penalty to add (or None).
+
+    When every log-probability is finite and a whole sentence's sum stays far above -1e30,
+    a forbidden transition can never win (O may always start and follow anything but an open
+    entity, B-X may follow O, I-X and E-X may follow B-X), so the max runs over the allowed
+    previous classes only, and next classes allowed after the same set share it: K + 1 sets
+    of at most 2K + 1 classes for K types, instead of C x C pairs. A set is padded at its end
+    with copies of a member, which change neither its maximum nor where that first occurs.
+    Otherwise every pair is tried with the -1e30 penalty, as the recurrence says.
+    """
+    C = len(trans)
+    sets: dict[tuple, int] = {}
+    group = np.array([sets.setdefault(tuple(np.flatnonzero(trans[:, j])), len(sets)) for j in range(C)])
+    if all(sets) and np.isfinite(logp).all() and logp.min() * longest > -1e25:
+        k = max(map(len, sets))
+        return np.array([list(s) + [s[0]] * (k - len(s)) for s in sets]), group, None
+    return np.tile(np.arange(C), (C, 1)), np.arange(C), np.where(trans.T, 0.0, NEG)

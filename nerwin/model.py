@@ -105,28 +105,52 @@ class WindowNetwork:
         return clone
 
     # ------------------------------------------------------------------ forward
-    def _input(self, word_ids, case_ids, extra=None):
+    def _input(self, word_ids, case_ids):
         """The windows x (N, w·d + w·k): the w word vectors, then the w casing vectors;
         and the two embedding backprops."""
-        E = self.params["E"]
-        if extra is not None and extra.size:
-            E = np.vstack([E, extra.astype(E.dtype)])
-        Xw, back_words = embed(E, word_ids)
+        Xw, back_words = embed(self.params["E"], word_ids)
         if "C" not in self.params:
             return Xw, back_words, None
         Xc, back_casing = embed(self.params["C"], case_ids)
         return np.concatenate([Xw, Xc], axis=1), back_words, back_casing
 
     def scores(self, word_ids, case_ids, extra=None, batch_size: int = 8192) -> np.ndarray:
-        """Scores S (N, C) for windows, in batches, without keeping anything for backward."""
+        """Scores S (N, C) for windows, without keeping anything for backward.
+
+        Word ids V and beyond index ``extra`` (k, d), vectors the vocabulary lacks. Windows go
+        through the network ``batch_size`` at a time; bias and ReLU are applied in place.
+        """
         p = self.params
-        out = []
+        S = np.empty((len(word_ids), len(p["c"])), np.result_type(*p.values()))
         for start in range(0, len(word_ids), batch_size):
-            H, _, _ = self._input(word_ids[start:start + batch_size], case_ids[start:start + batch_size], extra)
+            stop = start + batch_size
+            H = self._window_vectors(word_ids[start:stop], case_ids[start:stop], extra)
             for l in range(1, self.n_hidden + 1):
-                H, _ = self.activate(H @ p[f"W{l}"].T + p[f"b{l}"], l)
-            out.append(H @ p["U"] + p["c"])
-        return np.concatenate(out) if out else np.zeros((0, len(p["c"])), p["c"].dtype)
+                Z = H @ p[f"W{l}"].T                   # z_l = W_l h_{l-1} + b_l
+                Z += p[f"b{l}"]
+                if self.activation == "relu":
+                    H = np.maximum(Z, 0, out=Z)
+                else:
+                    H, _ = self.activate(Z, l)
+            out = S[start:stop]
+            np.matmul(H, p["U"], out=out)              # s = Uᵀ h_L + c
+            out += p["c"]
+        return S
+
+    def _window_vectors(self, word_ids, case_ids, extra=None) -> np.ndarray:
+        """x (N, w·d + w·k) as :meth:`_input` builds it, the rows of ``extra`` appended to E
+        without copying E."""
+        E = self.params["E"]
+        if extra is not None and extra.size:
+            beyond = word_ids >= len(E)
+            Xw = E.take(np.where(beyond, 0, word_ids), axis=0)
+            Xw[beyond] = extra.astype(E.dtype, copy=False)[word_ids[beyond] - len(E)]
+        else:
+            Xw = E.take(word_ids, axis=0)
+        Xw = Xw.reshape(len(word_ids), -1)
+        if "C" not in self.params:
+            return Xw
+        return np.concatenate([Xw, self.params["C"].take(case_ids, axis=0).reshape(len(case_ids), -1)], axis=1)
 
     # ------------------------------------------------------- loss and gradients
     def loss_and_grads(self, word_ids, case_ids, y, rng=None, workers=None):

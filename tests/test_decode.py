@@ -66,10 +66,55 @@ def test_viterbi_fixes_an_ill_formed_argmax():
     assert viterbi(S, [2], labels).tolist() == [1, 3]   # B-PER E-PER: 0.6·0.43 > 0.3·0.55
 
 
-def test_grouping_keeps_a_long_sentence_from_padding_the_batch():
+def recurrence(S, lengths, labels):
+    """The Viterbi recurrence as written, one sentence and one position at a time: every
+    (previous, next) pair with its -1e30 penalty, first maximum on ties."""
+    start, trans, end = allowed_transitions(labels)
+    penalty = np.where(trans, 0.0, -1e30)
+    logp = log_softmax(np.asarray(S, np.float64))
+    out, at = [], 0
+    for n in lengths[lengths > 0]:
+        best, back = logp[at] + np.where(start, 0.0, -1e30), []
+        for t in range(1, n):
+            cand = best[:, None] + penalty              # (previous, next)
+            back.append(cand.argmax(axis=0))
+            best = cand.max(axis=0) + logp[at + t]
+        path = [int((best + np.where(end, 0.0, -1e30)).argmax())]
+        for arg in reversed(back):
+            path.append(int(arg[path[-1]]))
+        out += path[::-1]
+        at += n
+    return np.array(out, np.int64)
+
+
+@pytest.mark.parametrize("scheme", ["iob2", "iobes"])
+@pytest.mark.parametrize("types", [1, 2, 4, 9])
+@pytest.mark.parametrize("kind", ["normal", "ties", "huge", "nan", "inf"])
+def test_viterbi_equals_the_recurrence_sentence_by_sentence(scheme, types, kind):
+    """All sentences at once, the max over allowed predecessors only, equals the plain
+    recurrence, ties and non-finite or huge scores (where it tries every pair) included."""
+    rng = np.random.default_rng(types)
+    labels = T.LabelSet([f"T{k}" for k in range(types)], scheme)
+    lengths = np.concatenate([rng.integers(0, 12, 60), [0, 40, 1, 0]])
+    S = rng.standard_normal((lengths.sum(), len(labels))) * 3
+    if kind == "ties":
+        S = rng.integers(0, 2, S.shape).astype(np.float32)
+    elif kind == "huge":
+        S[rng.random(len(S)) < 0.5] *= 1e31
+    elif kind == "nan":
+        S[5, 1] = S[100, 0] = np.nan
+    elif kind == "inf":
+        S[7, 2] = np.inf
+        S[50, 0] = -np.inf
+    with np.errstate(invalid="ignore"):            # inf - inf in the log-softmax
+        np.testing.assert_array_equal(viterbi(S, lengths, labels), recurrence(S, lengths, labels))
+
+
+def test_a_long_sentence_decodes_as_it_does_alone():
     labels = T.LabelSet(["X"], "iob2")
     lengths = np.array([3] * 50 + [5000] + [2] * 50)
     S = np.random.default_rng(0).standard_normal((lengths.sum(), len(labels)))
     whole = viterbi(S, lengths, labels)
-    small = viterbi(S, lengths, labels, cells=64)      # many small groups
-    np.testing.assert_array_equal(whole, small)
+    alone = viterbi(S[150:5150], [5000], labels)
+    np.testing.assert_array_equal(whole[150:5150], alone)
+    np.testing.assert_array_equal(whole, recurrence(S, lengths, labels))

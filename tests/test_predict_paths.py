@@ -1,0 +1,77 @@
+"""The fast paths of prediction against the plain ones they replace: JSON lines assembled from
+pieces against ``json.dumps`` per record, on hostile strings and scores; the probability of the
+decoded class against the whole softmax."""
+
+import io
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from nerwin import predict as P
+from nerwin.nn.losses import softmax
+from nerwin.tokenize import Token
+
+
+def plain_jsonl(segs, sources) -> bytes:
+    """One ``json.dumps`` per sentence, line breaks escaped: the writer as it was."""
+    sink = io.BytesIO()
+    out = P.Output(sink, "test")
+    for seg in segs:
+        lines = []
+        for s in seg.sentences:
+            record = {
+                "text": s.text, "start": s.start, "tokens": [t.text for t in s.tokens], "tags": s.tags,
+                "entities": [{"start": e.start, "end": e.end, "label": e.label, "type": e.label,
+                              "text": e.text, "score": round(e.score, 4)} for e in s.entities],
+                "doc": seg.doc, "source": sources[seg.doc],
+            }
+            lines.append(json.dumps(record, ensure_ascii=False).translate(P._JSON_LINE_BREAKS) + "\n")
+        out.write("".join(lines))
+    return sink.getvalue()
+
+
+def fast_jsonl(segs, sources) -> bytes:
+    sink = io.BytesIO()
+    P.JsonlWriter(P.Output(sink, "test"), ["PER"], sources).write(segs)
+    return sink.getvalue()
+
+
+HOSTILE = ['say "hi"\\ ok', "tab\there\x00\x1f\x7f", "line\x85sep\u2028para\u2029", "bad \udc80 byte",
+           "שלום עולם", "👩‍👩‍👧 e\u0301", "", " ", "\r\n", "</script>"]
+SCORES = [0.123456, 1.0, 0.0, 1e-7, 0.99995, float("nan"), float("inf"), -float("inf"), 2 / 3]
+
+
+def segments_of(texts, scores, doc=0):
+    sentences = []
+    for k, text in enumerate(texts):
+        tokens = [Token(text, 10 * k, 10 * k + len(text)), Token("x", 10 * k + 1, 10 * k + 2)]
+        entities = [P.Entity(10 * k, 10 * k + len(text), label, text, scores[(k + i) % len(scores)])
+                    for i, label in enumerate(["PER", 'L"O\\C\u2028'])]
+        sentences.append(P.Sentence(10 * k, text, tokens, [text, "O"], entities))
+    return [P.Segment(doc, 0, "".join(texts), sentences[:3], False),
+            P.Segment(doc, 7, "", [], False), P.Segment(doc, 9, "", sentences[3:], True)]
+
+
+@pytest.mark.parametrize("source", [None, "-", 'dir/"odd"\\name\u2028.txt', "bad\udcff.txt"])
+def test_jsonl_lines_equal_json_dumps(source):
+    segs = segments_of(HOSTILE, SCORES)
+    assert fast_jsonl(segs, [source]) == plain_jsonl(segs, [source])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(), min_size=1, max_size=5), st.lists(st.floats(), min_size=1, max_size=5),
+       st.one_of(st.none(), st.text()))
+def test_jsonl_lines_equal_json_dumps_on_any_strings_and_scores(texts, scores, source):
+    segs = segments_of(texts, scores)
+    assert fast_jsonl(segs, [source]) == plain_jsonl(segs, [source])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_probability_of_the_decoded_class_is_the_softmax_entry(dtype):
+    rng = np.random.default_rng(0)
+    S = (rng.standard_normal((500, 17)) * rng.choice([1, 10, 100], (500, 1))).astype(dtype)
+    S[3] = 0.0
+    classes = rng.integers(0, 17, 500)
+    np.testing.assert_array_equal(P._probability_of(S, classes), softmax(S)[np.arange(500), classes])
