@@ -21,7 +21,6 @@ import numpy as np
 from nerwin import config as cfg
 from nerwin.data import Corpus, read_conll
 from nerwin.embeddings import load_pretrained
-from nerwin.parallel import batch_workers
 from nerwin.tagger import Tagger
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,11 +79,10 @@ def train_speed(config, train_c, pretrained, finetune: str, batch: int, repeat: 
 
     def epoch(limit=None):
         order = rng.permutation(n)
-        with batch_workers(config["train"]["threads"]) as workers:
-            for b in range(0, limit or n, batch):
-                idx = order[b:b + batch]
-                _, grads = net.loss_and_grads(X.words[idx], X.casing[idx], y[idx], rng, workers)
-                optimizer.step(net.params, net.updates(grads), lr, workers=workers)
+        for b in range(0, limit or n, batch):
+            idx = order[b:b + batch]
+            _, grads = net.loss_and_grads(X.words[idx], X.casing[idx], y[idx], rng)
+            optimizer.step(net.params, net.updates(grads), lr)
 
     epoch(limit=50 * batch)  # warm-up
     return [n / t for t in timed(epoch, repeat)]
@@ -121,13 +119,9 @@ def peak_rss_mb(args: list[str]) -> float:
 
 
 def matmul_share(config, train_c, pretrained, batch: int = 256, steps: int = 200) -> dict:
-    """Where a training step's work goes, on one core (``train.threads = 1``, one BLAS
-    thread): the step's matrix products, timed alone on matrices of the same shapes,
-    against whole steps. Also the step time with the config's threads, for comparison."""
-    from threadpoolctl import ThreadpoolController
-
-    one = cfg.loads(cfg.dumps(config))
-    one["train"]["threads"] = 1
+    """Share of a training step spent in the matrix products: the same products on
+    matrices of the same shapes, timed alone, against whole steps."""
+    step_time = 1 / statistics.median(train_speed(config, train_c, pretrained, "all", batch, 1)) * batch
     h = config["model"]["hidden"]
     rng = np.random.default_rng(0)
     w = config["model"]["window"]
@@ -141,16 +135,11 @@ def matmul_share(config, train_c, pretrained, batch: int = 256, steps: int = 200
             X @ W.T      # forward
             D.T @ X      # weight gradient Δᵀ X
             D @ W        # signal passed down Wᵀ δ
-
-    with ThreadpoolController().limit(limits=1, user_api="blas"):
-        step_one = batch / statistics.median(train_speed(one, train_c, pretrained, "all", batch, 1))
-        products()
-        t = statistics.median(timed(lambda: [products() for _ in range(steps)], 3)) / steps
-    step_both = batch / statistics.median(train_speed(config, train_c, pretrained, "all", batch, 1))
+    products()
+    t = statistics.median(timed(lambda: [products() for _ in range(steps)], 3)) / steps
     flops = sum(3 * 2 * batch * W.shape[0] * W.shape[1] for _, W, _ in mats)
-    return {"step_ms_one_core": step_one * 1e3, "matmul_ms_one_core": t * 1e3, "matmul_share": t / step_one,
-            "gflops_in_products": flops / t / 1e9, "step_ms": step_both * 1e3,
-            "threads": config["train"]["threads"]}
+    return {"step_ms": step_time * 1e3, "matmul_ms": t * 1e3, "matmul_share": t / step_time,
+            "gflops_in_products": flops / t / 1e9}
 
 
 def vectorization_lesson(n: int = 4096) -> dict:
@@ -172,7 +161,7 @@ def run(repeat: int = 3, quick: bool = False) -> dict:
     pretrained = load_pretrained("glove-6b-50d")
     rng = np.random.default_rng(0)
     train_c, test_c, source = corpora(config, pretrained, rng)
-    result = {"data": source, "threads": config["train"]["threads"],
+    result = {"data": source, "threads": os.environ.get("OMP_NUM_THREADS", "default"),
               "train_windows_per_s": {}, "detail": {}}
     for mode, finetune in (("frozen", "none"), ("finetune", "all")):
         result["train_windows_per_s"][mode] = {}
@@ -213,10 +202,8 @@ def table(result: dict) -> str:
     for what, mb in result["peak_rss_mb"].items():
         lines.append(f"  {'peak RSS ' + what + ' MB':34s} {mb:>12.0f}")
     p = result["profile"]
-    lines.append(f"  {'training step (B=256), one core ms':34s} {p['step_ms_one_core']:>12.2f}   matrix products "
-                 f"{p['matmul_ms_one_core']:.2f} ms = {100 * p['matmul_share']:.0f}% ({p['gflops_in_products']:.0f} GFLOP/s), "
-                 f"rest {100 * (1 - p['matmul_share']):.0f}%")
-    lines.append(f"  {'training step (B=256), ' + str(p['threads']) + ' threads ms':34s} {p['step_ms']:>12.2f}")
+    lines.append(f"  {'training step (B=256) ms':34s} {p['step_ms']:>12.2f}   matrix products {p['matmul_ms']:.2f} ms "
+                 f"= {100 * p['matmul_share']:.0f}% ({p['gflops_in_products']:.0f} GFLOP/s), rest {100 * (1 - p['matmul_share']):.0f}%")
     v = result["vectorization"]
     lines.append(f"  {'vectorization lesson':34s} {v['windows']} windows: Python loop {v['loop_s'] * 1e3:.1f} ms, "
                  f"one matrix product {v['matrix_s'] * 1e3:.2f} ms, {v['speedup']:.0f}x")

@@ -87,7 +87,6 @@ DEFAULTS = {
         "patience": 0,
         "eval_every": 1,
         "eval_batch_size": 8192,
-        "threads": 2,
     },
 }
 
@@ -131,7 +130,6 @@ RANGES = {
     "train.seed": (0, None, True, True),
     "train.patience": (0, None, True, True),
     "train.eval_batch_size": (1, None, True, True),
-    "train.threads": (1, 64, True, True),
     "train.eval_every": (1, None, True, True),
 }
 

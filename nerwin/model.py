@@ -19,14 +19,11 @@ gradients of E and C are :class:`~nerwin.nn.layers.SparseRows`.
 
 from __future__ import annotations
 
-from functools import partial
-
 import numpy as np
 
 from nerwin.nn.activations import ACTIVATIONS, maxout, prelu, relu
 from nerwin.nn.initializers import INITIALIZERS
-from nerwin.nn.layers import SparseRows, apply_mask, embed, linear, score, unembed
-from nerwin.nn.masks import mask_draws
+from nerwin.nn.layers import SparseRows, dropout, embed, linear, score
 from nerwin.nn.losses import LOSSES
 
 EMBEDDINGS = ("E", "C")
@@ -153,72 +150,42 @@ class WindowNetwork:
         return np.concatenate([Xw, self.params["C"].take(case_ids, axis=0).reshape(len(case_ids), -1)], axis=1)
 
     # ------------------------------------------------------- loss and gradients
-    def loss_and_grads(self, word_ids, case_ids, y, rng=None, workers=None):
+    def loss_and_grads(self, word_ids, case_ids, y, rng=None):
         """Mean loss over the batch plus the L2 penalty, and the gradient of every parameter.
 
-        ``rng`` draws the dropout masks (None: no dropout), for the whole batch in a fixed
-        order. With ``workers`` (:class:`nerwin.parallel.Workers`) the batch is cut into
-        ``workers.parts`` runs of windows computed side by side, and their gradients added
-        (the same sums, grouped differently). The word-vector gradient is computed only when
-        ``train_words`` is set.
+        ``rng`` draws the dropout masks (None: no dropout). The word-vector gradient is
+        computed only when ``train_words`` is set.
         """
-        n = len(y)
-        parts = workers.parts_for(n) if workers is not None else 1
-        cuts = [n * i // parts for i in range(parts + 1)]
-        masks = mask_draws(rng, n, self._dropout_layers(), cuts, self.params["W1"].dtype)
-        tasks = [partial(self._forward_backward, word_ids[a:b], case_ids[a:b], y[a:b], draw, n)
-                 for (a, b), draw in zip(zip(cuts, cuts[1:]), masks)]
-        results = workers.run(tasks) if parts > 1 else [tasks[0]()]
-        loss, grads, dX = results[0]
-        for part_loss, part_grads, _ in results[1:]:
-            loss += part_loss
-            for name, g in part_grads.items():
-                grads[name] += g
-        if dX is not None and parts > 1:
-            dX = np.concatenate([r[2] for r in results])
-        if dX is not None:   # split back into the w word (and casing) vectors, summed per row
-            wd = word_ids.shape[1] * self.params["E"].shape[1]
-            if self.train_words:
-                grads["E"] = unembed(word_ids, dX[:, :wd])
-                if "C" in self.params:
-                    grads["C"] = unembed(case_ids, dX[:, wd:])
-            else:
-                grads["C"] = unembed(case_ids, dX)
-        return loss + self._l2(grads), grads
-
-    def _dropout_layers(self) -> list[tuple[int, float]]:
-        """(width, dropout rate) of the input and of each hidden layer's output."""
-        p = self.params
-        pieces = self.maxout_pieces if self.activation == "maxout" else 1
-        widths = [p["W1"].shape[1]] + [p[f"W{l}"].shape[0] // pieces for l in range(1, self.n_hidden + 1)]
-        return list(zip(widths, [self.dropout_input] + [self.dropout_hidden] * self.n_hidden))
-
-    def _forward_backward(self, word_ids, case_ids, y, draw_masks, n_batch):
-        """Forward and backward for some windows of a batch of ``n_batch``: their share of
-        the loss, the gradients of the dense parameters, and ∂J/∂x for the input columns
-        whose vectors train (None if none do). ``draw_masks()`` gives their dropout masks."""
         p = self.params
         grads = {}
-        masks = draw_masks()
-        X = self._input(word_ids, case_ids)[0]
-        H, back_input_drop = apply_mask(X, masks[0], inplace=True)
+
+        X, back_words, back_casing = self._input(word_ids, case_ids)
+        H, back_input_drop = dropout(X, self.dropout_input, rng, inplace=True)
         backward = []
         for l in range(1, self.n_hidden + 1):
             Z, back_linear = linear(p, grads, f"W{l}", f"b{l}", H)   # z_l = W_l h_{l-1} + b_l
             H, back_f = self.activate(Z, l, grads)                    # h_l = f(z_l)
-            H, back_drop = apply_mask(H, masks[l], inplace=True)
+            H, back_drop = dropout(H, self.dropout_hidden, rng, inplace=True)
             backward += [back_linear, back_f, back_drop]
         S, back_score = score(p, grads, "U", "c", H)                 # s = Uᵀ h_L + c
-        loss, delta = LOSSES[self.loss](S, y, self.class_weights, n_batch)
+        loss, delta = LOSSES[self.loss](S, y, self.class_weights)
 
         delta = back_score(delta)                                     # U δ_s
         for back in reversed(backward[1:]):                           # down to δ_1
             delta = back(delta)
         # ∂J/∂x = W1ᵀ δ_1, only for the columns whose vectors train
         wd = word_ids.shape[1] * p["E"].shape[1]
-        columns = None if self.train_words else (slice(wd, None) if "C" in p else False)
+        columns = None if self.train_words else (slice(wd, None) if back_casing else False)
         dX = backward[0](delta, columns)
-        return loss, grads, (None if dX is None else back_input_drop(dX, columns))
+        if dX is not None:
+            dX = back_input_drop(dX, columns)
+            if self.train_words:
+                grads["E"] = back_words(dX[:, :wd])
+                if back_casing:
+                    grads["C"] = back_casing(dX[:, wd:])
+            else:
+                grads["C"] = back_casing(dX)
+        return loss + self._l2(grads), grads
 
     def updates(self, grads: dict) -> dict:
         """The gradients training applies: without the word-vector rows kept frozen

@@ -42,40 +42,20 @@ class Optimizer:
             slots[slot] = np.zeros_like(like)
         return slots[slot]
 
-    def step(self, params: dict, grads: dict, lr: float, lrs: dict | None = None, workers=None) -> None:
-        """One update; ``lrs`` may give a learning rate per parameter name. With ``workers``
-        (:class:`nerwin.parallel.Workers`) the parameters are updated side by side, each
-        by the same rule as alone."""
+    def step(self, params: dict, grads: dict, lr: float, lrs: dict | None = None) -> None:
+        """One update; ``lrs`` may give a learning rate per parameter name."""
         self.t += 1
         scale = clip_scale(grads, self.clip_norm)
-
-        def update(name):
-            g, rate = grads[name], (lrs or {}).get(name, lr)
-            rows = g.rows if isinstance(g, SparseRows) else None
-            values = g.values if rows is not None else g
-            self.update(name, params[name], values * scale if scale != 1.0 else values, rate, rows)
-
-        if workers is None:
-            for name in grads:
-                update(name)
-            return
-        groups = balanced(grads, workers.parts)
-        workers.run([lambda group=group: [update(name) for name in group] for group in groups])
+        for name, g in grads.items():
+            rate = (lrs or {}).get(name, lr)
+            if isinstance(g, SparseRows):
+                rows = g.rows
+                self.update(name, params[name], g.values * scale if scale != 1.0 else g.values, rate, rows)
+            else:
+                self.update(name, params[name], g * scale if scale != 1.0 else g, rate, None)
 
     def update(self, name, theta, g, lr, rows):
         raise NotImplementedError
-
-
-def balanced(grads: dict, parts: int) -> list[list[str]]:
-    """Parameter names in ``parts`` groups of about equal size (largest first, each to the
-    lightest group so far)."""
-    groups, loads = [[] for _ in range(parts)], [0] * parts
-    sizes = {name: (g.values if isinstance(g, SparseRows) else g).size for name, g in grads.items()}
-    for name in sorted(sizes, key=lambda k: -sizes[k]):
-        i = loads.index(min(loads))
-        groups[i].append(name)
-        loads[i] += sizes[name]
-    return [g for g in groups if g]
 
 
 def clip_scale(grads: dict, max_norm: float) -> float:

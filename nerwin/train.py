@@ -35,7 +35,6 @@ from nerwin.errors import DataError, NerwinError
 from nerwin.files import atomic_write, atomic_write_text, npz_bytes
 from nerwin.metrics import score
 from nerwin.optim import OPTIMIZERS
-from nerwin.parallel import batch_workers
 from nerwin.schedules import make_schedule
 from nerwin.tagger import MODEL_FILE, Tagger
 
@@ -201,17 +200,17 @@ def train(config: dict, out=None, quiet: bool = False, log=None, resume: bool = 
                 rng.bit_generator.state = now
             lr = schedule(max(p.step - 1, 0) if per_step else p.epoch - 1)
             with tqdm(total=n_batches, initial=p.batch, desc=f"epoch {p.epoch}", unit="batch",
-                      disable=not show_bar, leave=False) as bar, batch_workers(t["threads"]) as workers:
+                      disable=not show_bar, leave=False) as bar:
                 while p.batch < n_batches:
                     lr = schedule(p.step if per_step else p.epoch - 1)
                     idx = order[p.batch * batch:(p.batch + 1) * batch]
-                    loss, grads = net.loss_and_grads(X.words[idx], X.casing[idx], y[idx], rng, workers)
+                    loss, grads = net.loss_and_grads(X.words[idx], X.casing[idx], y[idx], rng)
                     if not np.isfinite(loss):
                         raise DataError(
                             f"training diverged: loss is {loss} at epoch {p.epoch}, batch {p.batch + 1}, "
                             f"learning rate {lr:g}; the last good model is kept in {out} (try a lower optimizer.lr)"
                         )
-                    optimizer.step(net.params, net.updates(grads), lr, {"E": lr * emb_scale} if emb_scale else None, workers)
+                    optimizer.step(net.params, net.updates(grads), lr, {"E": lr * emb_scale} if emb_scale else None)
                     p.epoch_loss += loss * len(idx)
                     p.batch += 1
                     p.step += 1

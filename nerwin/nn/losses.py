@@ -1,8 +1,6 @@
 """Losses over a batch of scores S (N, C) with gold classes y (N,).
 
-Each returns ``(loss, dS)``: the mean loss over the batch and its gradient ∂J/∂S. When S
-holds part of a batch, ``n`` is the whole batch's size: the loss and gradient are then this
-part's share of the batch mean, and the shares of the parts add up to it.
+Each returns ``(loss, dS)``: the mean loss over the batch and its gradient ∂J/∂S.
 """
 
 from __future__ import annotations
@@ -16,12 +14,12 @@ def softmax(S):
     return e / e.sum(axis=1, keepdims=True)
 
 
-def softmax_cross_entropy(S, y, weights=None, n=None):
+def softmax_cross_entropy(S, y, weights=None):
     """J = mean_n w_{y_n} · (-log softmax(s_n)[y_n]);  ∂J/∂s_n = w_{y_n} (p_n - onehot(y_n)) / N."""
-    n = n or len(y)
+    n = len(y)
     P = softmax(S)
-    rows = np.arange(len(y))
-    w = np.ones(len(y), S.dtype) if weights is None else weights[y].astype(S.dtype)
+    rows = np.arange(n)
+    w = np.ones(n, S.dtype) if weights is None else weights[y].astype(S.dtype)
     loss = float(-(w * np.log(np.maximum(P[rows, y], 1e-300))).sum() / n)
     dS = P
     dS[rows, y] -= 1.0
@@ -29,14 +27,14 @@ def softmax_cross_entropy(S, y, weights=None, n=None):
     return loss, dS
 
 
-def hinge(S, y, weights=None, n=None, margin: float = 1.0):
+def hinge(S, y, weights=None, margin: float = 1.0):
     """Multiclass SVM loss J = mean_n w_{y_n} Σ_{j≠y_n} max(0, s_j - s_{y_n} + margin).
 
     ∂J/∂s_j = w/N for each violating j, and -w/N times their count for s_{y_n}.
     """
-    n = n or len(y)
-    rows = np.arange(len(y))
-    w = np.ones(len(y), S.dtype) if weights is None else weights[y].astype(S.dtype)
+    n = len(y)
+    rows = np.arange(n)
+    w = np.ones(n, S.dtype) if weights is None else weights[y].astype(S.dtype)
     margins = S - S[rows, y][:, None] + margin
     margins[rows, y] = 0.0
     active = (margins > 0).astype(S.dtype)
