@@ -11,6 +11,8 @@ Backward receives the error signal Δ = ∂J/∂Z (N, n_out) and
 
 from __future__ import annotations
 
+import math
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,14 +53,43 @@ def _identity(dX, columns=None):
 
 def dropout_mask(shape, rate: float, rng, dtype=np.float32):
     """The inverted-dropout multiplier: 1/(1 - rate) for each unit kept (probability
-    1 - rate), 0 for each dropped; None without ``rng`` or with rate 0 (prediction)."""
+    1 - rate), 0 for each dropped; None without ``rng`` or with rate 0 (prediction).
+
+    A unit is kept where its float32 uniform ``rng.random(shape, float32)`` is ≥ rate.
+    That uniform is ``(u >> 8) / 2²⁴`` for a 32-bit draw u, and PCG64 hands out the two
+    halves of each 64-bit word in turn, so comparing the raw words' halves with an integer
+    threshold keeps exactly the same units, without making floats, and leaves the
+    generator where ``rng.random`` would (odd sizes and other generators take that path).
+    """
     if rng is None or rate <= 0:
         return None
-    mask = rng.random(shape, dtype=np.float32)
-    np.greater_equal(mask, rate, out=mask)   # 1 where kept, 0 where dropped
-    mask = mask.astype(dtype, copy=False)
+    size = int(np.prod(shape))
+    bits, least = rng.bit_generator, _least_kept(rate)
+    if (_FAST_MASKS and least is not None and size % 2 == 0 and isinstance(bits, np.random.PCG64)
+            and not bits.state["has_uint32"]):
+        words = bits.random_raw(size // 2)
+        keep = np.greater_equal(words.view(np.uint32).reshape(shape), least)
+        if size:
+            state = bits.state          # what rng.random leaves: the last word's upper half buffered
+            state["uinteger"] = int(words[-1] >> np.uint64(32))
+            bits.state = state
+        mask = keep.astype(dtype)
+    else:
+        mask = rng.random(shape, dtype=np.float32)
+        np.greater_equal(mask, rate, out=mask)   # 1 where kept, 0 where dropped
+        mask = mask.astype(dtype, copy=False)
     mask *= 1.0 / (1.0 - rate)
     return mask
+
+
+_FAST_MASKS = sys.byteorder == "little"   # the low half of a 64-bit word comes first
+
+
+def _least_kept(rate: float) -> np.uint32 | None:
+    """The least 32-bit draw u whose float32 uniform ``(u >> 8) / 2²⁴`` is ≥ rate (None if
+    no draw is)."""
+    top = math.ceil(float(np.float32(rate)) * 2 ** 24)
+    return np.uint32(top << 8) if top < 2 ** 24 else None
 
 
 def apply_mask(X, mask, inplace: bool = False):
