@@ -8,8 +8,6 @@ nothing per step beyond the words in the batch.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from nerwin.nn.layers import SparseRows
@@ -66,8 +64,8 @@ def clip_scale(grads: dict, max_norm: float) -> float:
     for g in grads.values():
         v = g.values if isinstance(g, SparseRows) else g
         total += float(np.vdot(v, v))
-    norm = math.sqrt(total)
-    return max_norm / norm if norm > max_norm else 1.0   # a Python float: float32 stays float32
+    norm = np.sqrt(total)
+    return max_norm / norm if norm > max_norm else 1.0
 
 
 def _at(array, rows):
@@ -142,27 +140,16 @@ class Adam(Optimizer):
         m_all, v_all = self._slot(name, "m", theta), self._slot(name, "v", theta)
         b1, b2 = self.beta1, self.beta2
         step_size = lr / (1 - b1 ** self.t)                 # η / (1 - β1ᵗ)
-        v_scale = 1.0 / math.sqrt(1 - b2 ** self.t)         # √v̂ = √v / √(1 - β2ᵗ)
+        v_scale = 1.0 / np.sqrt(1 - b2 ** self.t)           # √v̂ = √v / √(1 - β2ᵗ)
         if rows is not None:  # sparse rows: the same rule on gathered copies, put back
-            m = m_all[rows]
-            m *= b1
-            s = np.multiply(g, 1 - b1)
-            m += s                                   # b1 m + (1 - b1) g
-            v = v_all[rows]
-            v *= b2
-            np.multiply(g, 1 - b2, out=s)
-            s *= g
-            v += s                                   # b2 v + (1 - b2) g²
+            m = b1 * m_all[rows] + (1 - b1) * g
+            v = b2 * v_all[rows] + (1 - b2) * g * g
             m_all[rows], v_all[rows] = m, v
-            np.sqrt(v, out=s)
-            s *= v_scale
-            s += self.eps
-            m *= step_size
-            m /= s                                   # η m̂ / (√v̂ + ε)
             old = theta[rows]
+            new = old - step_size * m / (np.sqrt(v) * v_scale + self.eps)
             if self.weight_decay:
-                m += (lr * self.weight_decay) * old
-            theta[rows] = np.subtract(old, m, out=old)
+                new -= lr * self.weight_decay * old
+            theta[rows] = new
             return
         # dense: in place, one scratch buffer, no temporaries
         s = self._slot(name, "scratch", theta)
