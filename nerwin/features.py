@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import repeat
 
 import numpy as np
 
-from nerwin.embeddings import Pretrained, normalize
+from nerwin.embeddings import Pretrained, factorize, normalize, normalize_distinct
 
 UNK, PAD_LEFT, PAD_RIGHT = "<unk>", "<s>", "</s>"
 SPECIALS = (UNK, PAD_LEFT, PAD_RIGHT)
@@ -30,8 +31,13 @@ def casing(words) -> np.ndarray:
     words = np.asarray(words, dtype=object)
     if words.size == 0:
         return np.zeros(0, np.int32)
-    uniq, inverse = np.unique(words, return_inverse=True)
-    return np.fromiter(map(_casing, uniq.tolist()), np.int32, len(uniq))[inverse]
+    uniq, codes = factorize(words)
+    return casing_distinct(uniq)[codes]
+
+
+def casing_distinct(words: list) -> np.ndarray:
+    """:func:`casing` for a list of words."""
+    return np.fromiter(map(_casing, words), np.int32, len(words))
 
 
 def _casing(word: str) -> int:
@@ -103,7 +109,7 @@ class Vocabulary:
     def lookup(self, keys) -> np.ndarray:
         """The id of each lookup key (int64), -1 where the vocabulary lacks it."""
         get = self._ids.get
-        return np.fromiter((get(k, -1) for k in keys), np.int64, len(keys))
+        return np.fromiter(map(get, keys, repeat(-1)), np.int64, len(keys))
 
     @classmethod
     def build(cls, corpus_words, pretrained: Pretrained | None, min_count: int = 2,
@@ -122,7 +128,8 @@ class Vocabulary:
 
     def featurize(self, words, lengths, size: int, pretrained: Pretrained | None = None) -> Windows:
         """Windows of word and casing ids for a flat word array with sentence ``lengths``."""
-        keys = self.keys(words)
+        uniq, codes = factorize(np.asarray(words, dtype=object))   # the work is per distinct word
+        keys = normalize_distinct(uniq, self.lowercase, self.digits)
         ids = self.lookup(keys)
         extra = np.zeros((0, 0), np.float32)
         missing = ids < 0
@@ -132,6 +139,6 @@ class Vocabulary:
             ids[missing] = new_ids
             extra = pretrained.rows(found[found >= 0])
         ids[ids < 0] = self._ids[UNK]
-        word_windows = windows(ids, lengths, size, self._ids[PAD_LEFT], self._ids[PAD_RIGHT])
-        case_windows = windows(casing(words), lengths, size, 0, 0)
+        word_windows = windows(ids[codes], lengths, size, self._ids[PAD_LEFT], self._ids[PAD_RIGHT])
+        case_windows = windows(casing_distinct(uniq)[codes], lengths, size, 0, 0)
         return Windows(word_windows, case_windows, extra)
