@@ -86,7 +86,7 @@ DEFAULTS = {
         "seed": 1,
         "patience": 0,
         "eval_every": 1,
-        "eval_batch_size": 8192,
+        "eval_batch_size": 2048,
     },
 }
 

@@ -111,7 +111,7 @@ class WindowNetwork:
         Xc, back_casing = embed(self.params["C"], case_ids)
         return np.concatenate([Xw, Xc], axis=1), back_words, back_casing
 
-    def scores(self, word_ids, case_ids, extra=None, batch_size: int = 8192) -> np.ndarray:
+    def scores(self, word_ids, case_ids, extra=None, batch_size: int = 2048) -> np.ndarray:
         """Scores S (N, C) for windows, without keeping anything for backward.
 
         Word ids V and beyond index ``extra`` (k, d), vectors the vocabulary lacks. Windows go

@@ -41,8 +41,8 @@ def test_scores_equal_the_plain_forward(activation, dtype, casing_dim):
         np.testing.assert_array_equal(got, plain_scores(net, words, casing, extra, batch))
     no_extra = words % V
     np.testing.assert_array_equal(net.scores(no_extra, casing, np.zeros((0, 0), np.float32)),
-                                  plain_scores(net, no_extra, casing, np.zeros((0, 0)), 8192))
-    np.testing.assert_array_equal(net.scores(no_extra, casing), plain_scores(net, no_extra, casing, np.zeros(0), 8192))
+                                  plain_scores(net, no_extra, casing, np.zeros((0, 0)), 2048))
+    np.testing.assert_array_equal(net.scores(no_extra, casing), plain_scores(net, no_extra, casing, np.zeros(0), 2048))
 
 
 def test_no_windows_and_ids_out_of_range():
