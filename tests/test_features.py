@@ -203,3 +203,40 @@ def test_real_glove():
     found = pre.lookup(["paris", "zzzzqqq"])
     assert found[0] >= 0 and found[1] == -1
     assert pre.words[found[0]] == "paris"
+
+
+# ---------------------------------------------------------------- per distinct word == per token
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from nerwin.embeddings import factorize  # noqa: E402
+from nerwin.features import _casing  # noqa: E402
+
+_WORDS = st.lists(st.sampled_from(["the", "The", "THE", "Paris", "paris", "x", "zzz", "1996", "12", "ab1",
+                                   "London", "rare", "", "é", "É", "0000", "q.e.d"]), min_size=1, max_size=40)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_WORDS, st.booleans(), st.booleans())
+def test_featurize_equals_the_plain_rule_token_by_token(words, lowercase, digits):
+    """Computing keys, ids and casing once per distinct word gives every token what looking
+    it up on its own gives."""
+    pre = tiny_pretrained()
+    v = Vocabulary(["the", "x", "00", "The"], lowercase, digits)
+    w = v.featurize(np.array(words, dtype=object), np.array([len(words)]), 1, pre)
+    E = np.arange(len(v) * 3, dtype=np.float32).reshape(len(v), 3) - 100   # a stand-in table
+    table = np.vstack([E, w.extra]) if w.extra.size else E
+    for i, word in enumerate(words):
+        key = v.keys([word])[0]
+        own = v.lookup([key])[0]
+        row = pre.lookup([key])[0]
+        expected = E[own] if own >= 0 else (pre.vectors[row] if row >= 0 else E[v.lookup([UNK])[0]])
+        np.testing.assert_array_equal(table[w.words[i, 0]], expected, err_msg=word)
+        assert w.casing[i, 0] == _casing(word)
+
+
+@given(st.lists(st.text(max_size=3), max_size=30))
+def test_factorize_gives_distinct_words_in_first_order_and_codes(words):
+    uniq, codes = factorize(words)
+    assert uniq == list(dict.fromkeys(words))
+    assert [uniq[c] for c in codes] == words
