@@ -491,15 +491,20 @@ class JsonlWriter(Writer):
     def segment(self, seg: Segment) -> None:
         source = json.dumps(self.sources[seg.doc], ensure_ascii=False)
         tail = f', "doc": {seg.doc}, "source": {source}}}\n'
+        tags = self.__dict__.setdefault("_tags", _Encoded())
         pieces = []
         for s in seg.sentences:
             entities = ", ".join(
-                f'{{"start": {e.start}, "end": {e.end}, "label": {_json_str(e.label)}, '
-                f'"type": {_json_str(e.label)}, "text": {_json_str(e.text)}, "score": {_json_float(round(e.score, 4))}}}'
+                f'{{"start": {e.start}, "end": {e.end}, "label": {tags[e.label]}, '
+                f'"type": {tags[e.label]}, "text": {_json_str(e.text)}, "score": {_json_float(round(e.score, 4))}}}'
                 for e in s.entities)
+            texts = [t.text for t in s.tokens]
+            if texts and not _JSON_ESCAPED.search("".join(texts)):   # none needs escaping: quote all at once
+                tokens = '"' + '", "'.join(texts) + '"'
+            else:
+                tokens = ", ".join(map(_json_str, texts))
             pieces += ['{"text": ', _json_str(s.text), ', "start": ', str(s.start),
-                       ', "tokens": [', ", ".join([_json_str(t.text) for t in s.tokens]),
-                       '], "tags": [', ", ".join(map(_json_str, s.tags)),
+                       ', "tokens": [', tokens, '], "tags": [', ", ".join(map(tags.__getitem__, s.tags)),
                        '], "entities": [', entities, "]", tail]
         text = "".join(pieces)
         if any(c in text for c in "\x85\u2028\u2029"):
@@ -508,6 +513,15 @@ class JsonlWriter(Writer):
 
 
 _json_str = json.encoder.encode_basestring   # what json.dumps(..., ensure_ascii=False) uses
+_JSON_ESCAPED = re.compile(r'["\\\x00-\x1f]')   # the characters _json_str escapes
+
+
+class _Encoded(dict):
+    """Tag and type names as JSON strings, each encoded once."""
+
+    def __missing__(self, name: str) -> str:
+        self[name] = _json_str(name)
+        return self[name]
 
 
 def _json_float(x: float) -> str:

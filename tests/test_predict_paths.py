@@ -75,3 +75,11 @@ def test_probability_of_the_decoded_class_is_the_softmax_entry(dtype):
     S[3] = 0.0
     classes = rng.integers(0, 17, 500)
     np.testing.assert_array_equal(P._probability_of(S, classes), softmax(S)[np.arange(500), classes])
+
+
+def test_jsonl_tokens_that_need_escaping_in_a_plain_sentence():
+    """Tokens are checked themselves, not through the sentence's text."""
+    tokens = [Token('say"', 0, 4), Token("back\\slash", 5, 15), Token("tab\t", 16, 20), Token("plain", 21, 26)]
+    sentence = P.Sentence(0, "plain text", tokens, ["O"] * 4, [])
+    segs = [P.Segment(0, 0, "plain text", [sentence], True)]
+    assert fast_jsonl(segs, [None]) == plain_jsonl(segs, [None])
