@@ -312,17 +312,19 @@ def tag_sentences(tagger: Tagger, sentences: list[Sentence], scheme: str = "iob2
     first = np.zeros(len(words), bool)
     first[offsets[:-1][lengths > 0]] = True
     spans = tagger.labels.decode(classes, first)
-    tags = T.to_strings(*T.encode(spans, len(words), scheme, first), tagger.labels.types)
+    tags = T.to_strings(*T.encode(spans, len(words), scheme, first), tagger.labels.types).tolist()
+    bounds = offsets.tolist()
     for k, s in enumerate(sentences):
-        s.tags = tags[offsets[k]:offsets[k + 1]].tolist()
+        s.tags = tags[bounds[k]:bounds[k + 1]]
         s.entities = []
     types = tagger.labels.types
-    for a, b, label, k in zip(spans.start, spans.end, spans.label,
-                              np.searchsorted(offsets, spans.start, side="right") - 1):
+    scores = ((confidence[spans.end] - confidence[spans.start]) / (spans.end - spans.start)).tolist()
+    owner = np.searchsorted(offsets, spans.start, side="right") - 1
+    for a, b, label, k, score in zip(spans.start.tolist(), spans.end.tolist(), spans.label.tolist(),
+                                     owner.tolist(), scores):   # Python numbers: no NumPy scalars per entity
         s = sentences[k]
-        start, end = s.tokens[a - offsets[k]].start, s.tokens[b - 1 - offsets[k]].end
-        s.entities.append(Entity(int(start), int(end), types[label], s.text[start - s.start:end - s.start],
-                                 float((confidence[b] - confidence[a]) / (b - a))))
+        start, end = s.tokens[a - bounds[k]].start, s.tokens[b - 1 - bounds[k]].end
+        s.entities.append(Entity(start, end, types[label], s.text[start - s.start:end - s.start], score))
 
 
 def _probability_of(S: np.ndarray, classes: np.ndarray) -> np.ndarray:
