@@ -109,7 +109,9 @@ class WindowNetwork:
         if "C" not in self.params:
             return Xw, back_words, None
         Xc, back_casing = embed(self.params["C"], case_ids)
-        return np.concatenate([Xw, Xc], axis=1), back_words, back_casing
+        X = np.empty((len(Xw), Xw.shape[1] + Xc.shape[1]), Xw.dtype)   # side by side, one copy each
+        X[:, :Xw.shape[1]], X[:, Xw.shape[1]:] = Xw, Xc
+        return X, back_words, back_casing
 
     def scores(self, word_ids, case_ids, extra=None, batch_size: int = 2048) -> np.ndarray:
         """Scores S (N, C) for windows, without keeping anything for backward.
@@ -147,7 +149,10 @@ class WindowNetwork:
         Xw = Xw.reshape(len(word_ids), -1)
         if "C" not in self.params:
             return Xw
-        return np.concatenate([Xw, self.params["C"].take(case_ids, axis=0).reshape(len(case_ids), -1)], axis=1)
+        Xc = self.params["C"].take(case_ids.reshape(-1), axis=0).reshape(len(case_ids), -1)
+        X = np.empty((len(Xw), Xw.shape[1] + Xc.shape[1]), np.result_type(Xw, Xc))
+        X[:, :Xw.shape[1]], X[:, Xw.shape[1]:] = Xw, Xc
+        return X
 
     # ------------------------------------------------------- loss and gradients
     def loss_and_grads(self, word_ids, case_ids, y, rng=None):

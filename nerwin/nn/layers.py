@@ -168,7 +168,7 @@ def embed(table, ids):
     """
     n, w = ids.shape
     d = table.shape[1]
-    X = table[ids].reshape(n, w * d)
+    X = table.take(ids.reshape(-1), axis=0).reshape(n, w * d)
     return X, lambda dX: unembed(ids, dX)
 
 
