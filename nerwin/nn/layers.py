@@ -73,11 +73,10 @@ def dropout_mask(shape, rate: float, rng, dtype=np.float32):
             state = bits.state          # what rng.random leaves: the last word's upper half buffered
             state["uinteger"] = int(words[-1] >> np.uint64(32))
             bits.state = state
-        mask = keep.astype(dtype)
-    else:
-        mask = rng.random(shape, dtype=np.float32)
-        np.greater_equal(mask, rate, out=mask)   # 1 where kept, 0 where dropped
-        mask = mask.astype(dtype, copy=False)
+        return np.multiply(keep, np.dtype(dtype).type(1.0 / (1.0 - rate)))   # 1/(1 - rate) or 0, one pass
+    mask = rng.random(shape, dtype=np.float32)
+    np.greater_equal(mask, rate, out=mask)   # 1 where kept, 0 where dropped
+    mask = mask.astype(dtype, copy=False)
     mask *= 1.0 / (1.0 - rate)
     return mask
 
