@@ -102,10 +102,19 @@ class WindowNetwork:
         return clone
 
     # ------------------------------------------------------------------ forward
-    def _input(self, word_ids, case_ids):
+    def _input(self, word_ids, case_ids, extra=None):
         """The windows x (N, w·d + w·k): the w word vectors, then the w casing vectors;
-        and the two embedding backprops."""
-        Xw, back_words = embed(self.params["E"], word_ids)
+        and the two embedding backprops. Word ids V and beyond index ``extra`` (k, d),
+        pretrained vectors the vocabulary lacks (prediction only: no word backprop then),
+        gathered without copying E."""
+        E = self.params["E"]
+        if extra is not None and extra.size:
+            beyond = word_ids >= len(E)
+            Xw = E.take(np.where(beyond, 0, word_ids), axis=0)
+            Xw[beyond] = extra.astype(E.dtype, copy=False)[word_ids[beyond] - len(E)]
+            Xw, back_words = Xw.reshape(len(word_ids), -1), None
+        else:
+            Xw, back_words = embed(E, word_ids)
         if "C" not in self.params:
             return Xw, back_words, None
         Xc, back_casing = embed(self.params["C"], case_ids)
@@ -123,7 +132,7 @@ class WindowNetwork:
         S = np.empty((len(word_ids), len(p["c"])), np.result_type(*p.values()))
         for start in range(0, len(word_ids), batch_size):
             stop = start + batch_size
-            H = self._window_vectors(word_ids[start:stop], case_ids[start:stop], extra)
+            H = self._input(word_ids[start:stop], case_ids[start:stop], extra)[0]
             for l in range(1, self.n_hidden + 1):
                 Z = H @ p[f"W{l}"].T                   # z_l = W_l h_{l-1} + b_l
                 Z += p[f"b{l}"]
@@ -135,24 +144,6 @@ class WindowNetwork:
             np.matmul(H, p["U"], out=out)              # s = Uᵀ h_L + c
             out += p["c"]
         return S
-
-    def _window_vectors(self, word_ids, case_ids, extra=None) -> np.ndarray:
-        """x (N, w·d + w·k) as :meth:`_input` builds it, the rows of ``extra`` appended to E
-        without copying E."""
-        E = self.params["E"]
-        if extra is not None and extra.size:
-            beyond = word_ids >= len(E)
-            Xw = E.take(np.where(beyond, 0, word_ids), axis=0)
-            Xw[beyond] = extra.astype(E.dtype, copy=False)[word_ids[beyond] - len(E)]
-        else:
-            Xw = E.take(word_ids, axis=0)
-        Xw = Xw.reshape(len(word_ids), -1)
-        if "C" not in self.params:
-            return Xw
-        Xc = self.params["C"].take(case_ids.reshape(-1), axis=0).reshape(len(case_ids), -1)
-        X = np.empty((len(Xw), Xw.shape[1] + Xc.shape[1]), np.result_type(Xw, Xc))
-        X[:, :Xw.shape[1]], X[:, Xw.shape[1]:] = Xw, Xc
-        return X
 
     # ------------------------------------------------------- loss and gradients
     def loss_and_grads(self, word_ids, case_ids, y, rng=None):

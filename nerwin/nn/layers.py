@@ -91,10 +91,14 @@ def _least_kept(rate: float) -> np.uint32 | None:
     return np.uint32(top << 8) if top < 2 ** 24 else None
 
 
-def apply_mask(X, mask, inplace: bool = False):
-    """``X ∘ mask`` (identity for mask None); ``inplace`` scales X itself (the caller owns
-    it). ``backprop(dX, columns)`` takes the signal of all columns or of the given slice of
-    them, and scales that array in place."""
+def dropout(X, rate: float, rng, inplace: bool = False):
+    """Inverted dropout: keep each unit with probability 1 - rate, scaled by 1/(1 - rate).
+
+    With ``rng`` None or rate 0 it is the identity (prediction). ``inplace`` scales X itself
+    (the caller owns it). ``backprop(dX, columns)`` takes the signal of all columns or of
+    the given slice of them, and scales that array in place.
+    """
+    mask = dropout_mask(X.shape, rate, rng, X.dtype)
     if mask is None:
         return X, _identity
 
@@ -106,14 +110,6 @@ def apply_mask(X, mask, inplace: bool = False):
         X *= mask
         return X, backprop
     return X * mask, backprop
-
-
-def dropout(X, rate: float, rng, inplace: bool = False):
-    """Inverted dropout: keep each unit with probability 1 - rate, scaled by 1/(1 - rate).
-
-    With ``rng`` None or rate 0 it is the identity (prediction).
-    """
-    return apply_mask(X, dropout_mask(X.shape, rate, rng, X.dtype), inplace)
 
 
 @dataclass
