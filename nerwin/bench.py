@@ -3,6 +3,10 @@
 Every figure is the median of several runs (min and max beside it), taken with the CoNLL-2003
 config (float32) on CoNLL-2003 from ``NERWIN_CONLL_DIR``, or on a synthetic corpus of the
 same shape when that is absent. Nothing here is a test: tests never assert a time.
+
+Beside the default config's figures, the same figures for the work the PyTorch twin
+(``../shared/bench/torch_twin``) does: no dropout, no L2, argmax, and its shorter end to end
+(in-memory sentences → windows → argmax → tag strings), so the two compare like with like.
 """
 
 from __future__ import annotations
@@ -88,15 +92,32 @@ def train_speed(config, train_c, pretrained, finetune: str, batch: int, repeat: 
     return [n / t for t in timed(epoch, repeat)]
 
 
+def like_twin(config) -> dict:
+    """``config`` doing the work the PyTorch twin (``../shared/bench/torch_twin``) does: no
+    dropout, no L2 penalty, argmax decoding. Everything else (sizes, Adam) is already alike."""
+    config = cfg.loads(cfg.dumps(config))
+    config["regularization"].update(dropout_input=0.0, dropout_hidden=0.0, l2=0.0)
+    config["model"]["decode"] = "argmax"
+    return config
+
+
 def predict_speed(config, train_c, test_c, pretrained, repeat: int) -> dict:
     """Tokens per second on the test corpus: model only (windows → classes) and end to end
-    (raw text → tokens → windows → tags → entities with offsets → JSON lines, to nowhere)."""
+    (raw text → tokens → windows → tags → entities with offsets → JSON lines, to nowhere);
+    and the twin's end to end (in-memory sentences → windows → argmax → tag strings)."""
     from nerwin import predict as P
 
     tagger = Tagger.create(config, train_c, pretrained, np.random.default_rng(0))
     windows = tagger.featurize(test_c.words, test_c.lengths)
     n = test_c.n_tokens
     model_only = timed(lambda: tagger.predict_classes(windows, test_c.lengths), repeat)
+    names = np.asarray(tagger.labels.names, dtype=object)
+
+    def twin_end_to_end():
+        return names[tagger.scores(tagger.featurize(test_c.words, test_c.lengths)).argmax(axis=1)].tolist()
+
+    argmax_only = timed(lambda: tagger.scores(windows).argmax(axis=1), repeat)
+    twin_e2e = timed(twin_end_to_end, repeat)
     offsets = test_c.offsets
     text = "\n".join(" ".join(test_c.words[offsets[i]:offsets[i + 1]]) for i in range(len(test_c)))
 
@@ -106,7 +127,8 @@ def predict_speed(config, train_c, test_c, pretrained, repeat: int) -> dict:
             writer.write(P.tag_documents(tagger, [P.text_chunks(text)]))
 
     e2e = timed(end_to_end, repeat)
-    return {"model_only": [n / t for t in model_only], "end_to_end": [n / t for t in e2e]}
+    return {"model_only": [n / t for t in model_only], "end_to_end": [n / t for t in e2e],
+            "model_only_argmax": [n / t for t in argmax_only], "end_to_end_like_twin": [n / t for t in twin_e2e]}
 
 
 def peak_rss_mb(args: list[str]) -> float:
@@ -163,16 +185,21 @@ def run(repeat: int = 3, quick: bool = False) -> dict:
     train_c, test_c, source = corpora(config, pretrained, rng)
     result = {"data": source, "threads": os.environ.get("OMP_NUM_THREADS", "default"),
               "train_windows_per_s": {}, "detail": {}}
-    for mode, finetune in (("frozen", "none"), ("finetune", "all")):
-        result["train_windows_per_s"][mode] = {}
-        for batch in (128, 256):
-            s = summary(train_speed(config, train_c, pretrained, finetune, batch, 1 if quick else repeat))
-            result["train_windows_per_s"][mode][str(batch)] = s["median"]
-            result["detail"][f"train {mode} B={batch} windows/s"] = s
+    twin = result["like_twin"] = {"train_windows_per_s": {}, "predict_tokens_per_s": {}}
+    for conf, figures, label in ((config, result, ""), (like_twin(config), twin, "like twin: ")):
+        for mode, finetune in (("frozen", "none"), ("finetune", "all")):
+            figures["train_windows_per_s"][mode] = {}
+            for batch in (128, 256):
+                s = summary(train_speed(conf, train_c, pretrained, finetune, batch, 1 if quick else repeat))
+                figures["train_windows_per_s"][mode][str(batch)] = s["median"]
+                result["detail"][f"{label}train {mode} B={batch} windows/s"] = s
     speeds = predict_speed(config, train_c, test_c, pretrained, repeat)
-    result["predict_tokens_per_s"] = {k: statistics.median(v) for k, v in speeds.items()}
-    for k, v in speeds.items():
-        result["detail"][f"predict {k} tokens/s"] = summary(v)
+    for figures, label, names in ((result, "", ("model_only", "end_to_end")),
+                                  (twin, "like twin: ", ("model_only_argmax", "end_to_end_like_twin"))):
+        figures["predict_tokens_per_s"] = {}
+        for key, name in zip(("model_only", "end_to_end"), names):
+            figures["predict_tokens_per_s"][key] = statistics.median(speeds[name])
+            result["detail"][f"{label}predict {key} tokens/s"] = summary(speeds[name])
 
     with tempfile.TemporaryDirectory() as tmp:
         model = Path(tmp) / "model.npz"
@@ -198,14 +225,14 @@ def table(result: dict) -> str:
     lines = [f"nerwin bench on {result['data']} (float32; median, min–max of {next(iter(result['detail'].values()))['runs']} runs)"]
     for name, s in result["detail"].items():
         fmt = (lambda v: f"{v:,.0f}") if "/s" in name else (lambda v: f"{v:.3f}")
-        lines.append(f"  {name:34s} {fmt(s['median']):>12}   ({fmt(s['min'])} – {fmt(s['max'])})")
+        lines.append(f"  {name:44s} {fmt(s['median']):>12}   ({fmt(s['min'])} – {fmt(s['max'])})")
     for what, mb in result["peak_rss_mb"].items():
-        lines.append(f"  {'peak RSS ' + what + ' MB':34s} {mb:>12.0f}")
+        lines.append(f"  {'peak RSS ' + what + ' MB':44s} {mb:>12.0f}")
     p = result["profile"]
-    lines.append(f"  {'training step (B=256) ms':34s} {p['step_ms']:>12.2f}   matrix products {p['matmul_ms']:.2f} ms "
+    lines.append(f"  {'training step (B=256) ms':44s} {p['step_ms']:>12.2f}   matrix products {p['matmul_ms']:.2f} ms "
                  f"= {100 * p['matmul_share']:.0f}% ({p['gflops_in_products']:.0f} GFLOP/s), rest {100 * (1 - p['matmul_share']):.0f}%")
     v = result["vectorization"]
-    lines.append(f"  {'vectorization lesson':34s} {v['windows']} windows: Python loop {v['loop_s'] * 1e3:.1f} ms, "
+    lines.append(f"  {'vectorization lesson':44s} {v['windows']} windows: Python loop {v['loop_s'] * 1e3:.1f} ms, "
                  f"one matrix product {v['matrix_s'] * 1e3:.2f} ms, {v['speedup']:.0f}x")
     return "\n".join(lines)
 

@@ -23,8 +23,19 @@ def test_prediction_figures_are_positive_rates():
     pretrained = load_pretrained("glove-6b-50d")
     speeds = bench.predict_speed(config, read_conll(SAMPLE / "train.conll"), read_conll(SAMPLE / "test.conll"),
                                  pretrained, repeat=2)
-    assert set(speeds) == {"model_only", "end_to_end"}
+    assert set(speeds) == {"model_only", "end_to_end", "model_only_argmax", "end_to_end_like_twin"}
     assert all(len(v) == 2 and min(v) > 0 for v in speeds.values())
+
+
+def test_like_twin_switches_off_only_what_the_twin_does_not_do():
+    config = cfg.load(ROOT / "configs" / "conll2003.toml", ['data.train="x"', 'data.dev="x"'])
+    twin = bench.like_twin(config)
+    assert twin["regularization"]["dropout_input"] == twin["regularization"]["dropout_hidden"] == 0
+    assert twin["regularization"]["l2"] == 0 and twin["model"]["decode"] == "argmax"
+    assert config["regularization"]["dropout_hidden"] > 0 and config["model"]["decode"] == "viterbi"  # a copy
+    for section in ("model", "optimizer", "train", "embeddings"):
+        changed = {k for k in config[section] if config[section][k] != twin[section][k]}
+        assert changed <= {"decode"}
 
 
 def test_vectorization_lesson_compares_like_with_like():
