@@ -23,7 +23,7 @@ import numpy as np
 
 from nerwin.nn.activations import ACTIVATIONS, maxout, prelu, relu
 from nerwin.nn.initializers import INITIALIZERS
-from nerwin.nn.layers import SparseRows, dropout, embed, linear, score
+from nerwin.nn.layers import SparseRows, dropout, embed, linear, reusable, score
 from nerwin.nn.losses import LOSSES
 
 EMBEDDINGS = ("E", "C")
@@ -43,6 +43,7 @@ class WindowNetwork:
         self.frozen_rows = np.asarray(frozen_rows, dtype=np.int64)
         self.maxout_pieces = maxout_pieces
         self.class_weights = class_weights
+        self._buffers: dict[str, np.ndarray] = {}   # scratch space for the L2 term
 
     # ----------------------------------------------------------------- creation
     @classmethod
@@ -97,7 +98,7 @@ class WindowNetwork:
         """A copy with every parameter in ``dtype`` (float64 for the gradient checker)."""
         clone = WindowNetwork.__new__(WindowNetwork)
         clone.__dict__.update(self.__dict__)
-        clone.__dict__.pop("_buffers", None)
+        clone._buffers = {}
         clone.params = {k: v.astype(dtype) for k, v in self.params.items()}
         return clone
 
@@ -207,18 +208,10 @@ class WindowNetwork:
             is_weight = name.startswith("W") or name == "U"   # else a bias or a PReLU slope
             if not is_weight and not self.l2_biases:
                 continue
-            scratch = self._scratch(name, theta)
+            scratch = reusable(self._buffers, name, theta)
             penalty += float(np.multiply(theta, theta, out=scratch).sum())
             grads[name] += np.multiply(theta, 2 * self.l2, out=scratch)
         return self.l2 * penalty
-
-    def _scratch(self, name: str, like: np.ndarray) -> np.ndarray:
-        """A reusable buffer shaped like parameter ``name`` (no allocation per step)."""
-        buffers = self.__dict__.setdefault("_buffers", {})
-        buf = buffers.get(name)
-        if buf is None or buf.shape != like.shape or buf.dtype != like.dtype:
-            buf = buffers[name] = np.empty_like(like)
-        return buf
 
 
 def dense_grads(grads: dict, params: dict) -> dict:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nerwin.nn.layers import SparseRows
+from nerwin.nn.layers import SparseRows, reusable
 
 
 class Optimizer:
@@ -20,11 +20,11 @@ class Optimizer:
         self.clip_norm = clip_norm
         self.state: dict[str, dict[str, np.ndarray]] = {}
         self.t = 0
+        self._buffers: dict[str, np.ndarray] = {}   # scratch space, not state: never saved
 
     def state_arrays(self) -> dict:
         """Every state array as ``{"name/slot": array}`` (for checkpoints)."""
-        return {f"{name}/{slot}": a for name, slots in self.state.items() for slot, a in slots.items()
-                if slot != "scratch"}
+        return {f"{name}/{slot}": a for name, slots in self.state.items() for slot, a in slots.items()}
 
     def load_state_arrays(self, arrays: dict, t: int) -> None:
         """Restore what :meth:`state_arrays` returned, and the step count ``t``."""
@@ -152,7 +152,7 @@ class Adam(Optimizer):
             theta[rows] = new
             return
         # dense: in place, one scratch buffer, no temporaries
-        s = self._slot(name, "scratch", theta)
+        s = reusable(self._buffers, name, theta)
         np.multiply(g, 1 - b1, out=s)
         m_all *= b1
         m_all += s

@@ -27,6 +27,15 @@ def accumulate(grads: dict, name: str, value) -> None:
         grads[name] = value
 
 
+def reusable(buffers: dict, name: str, like: np.ndarray) -> np.ndarray:
+    """A scratch buffer shaped like ``like``, kept in ``buffers`` under ``name`` and reused
+    while shape and dtype stay the same (no allocation per training step)."""
+    buf = buffers.get(name)
+    if buf is None or buf.shape != like.shape or buf.dtype != like.dtype:
+        buf = buffers[name] = np.empty_like(like)
+    return buf
+
+
 def linear(params, grads, W: str, b: str, X):
     """``Z = X Wᵀ + b`` with parameters named ``W``, ``b`` in ``params``/``grads``.
 
