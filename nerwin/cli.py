@@ -164,7 +164,7 @@ def predict(model, text, inputs, fmt, scheme, output, batch_size, quiet):
         with _progress_bar(total, quiet or not sys.stderr.isatty()) as bar, \
                 P.open_output(output, sys.stdout.buffer) as out:
             documents = [P.text_chunks(t) for t in text] + [_read_text(p, bar.update) for p in paths]
-            writer = P.FORMATS[fmt](out, tagger.labels.types, [None] * len(text) + [str(p) for p in paths], scheme)
+            writer = P.FORMATS[fmt](out, tagger.labels.types, [None] * len(text) + [str(p) for p in paths])
             writer.write(P.tag_documents(tagger, documents, scheme, batch_size))
     except BrokenPipeError:  # the reader left (`| head`): stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -33,10 +33,11 @@ from typing import BinaryIO, Callable, Iterable, Iterator
 import numpy as np
 
 from nerwin import tags as T
+from nerwin.data import Corpus
 from nerwin.errors import DataError
 from nerwin.files import atomic_file
 from nerwin.tagger import Tagger
-from nerwin.tokenize import Token, split_sentences, tokenize
+from nerwin.tokenize import Token, _new, split_sentences, tokenize
 
 CHUNK_SIZE = 1 << 18          # bytes read from a file (characters taken from a str) at a time
 LONGEST_SENTENCE = 1 << 16    # characters: a longer "sentence" is cut (line break, else blank)
@@ -228,8 +229,7 @@ def _split_long(text: str, tokens: list[Token], limit: int) -> tuple[list[Token]
 
 
 def _shift(tokens: list[Token], offset: int) -> list[Token]:
-    new = tuple.__new__   # as tokenize does: no Python-level Token.__new__ per token
-    return [new(Token, (t.text, t.start + offset, t.end + offset)) for t in tokens]
+    return [_new(Token, (t.text, t.start + offset, t.end + offset)) for t in tokens]
 
 
 def _joins(text: str, i: int) -> bool:
@@ -308,9 +308,8 @@ def tag_sentences(tagger: Tagger, sentences: list[Sentence], scheme: str = "iob2
     S = tagger.scores(tagger.featurize(words, lengths))
     classes = tagger.decode(S, lengths)
     confidence = np.concatenate([[0.0], np.cumsum(_probability_of(S, classes), dtype=np.float64)])
-    offsets = np.concatenate([[0], np.cumsum(lengths)])
-    first = np.zeros(len(words), bool)
-    first[offsets[:-1][lengths > 0]] = True
+    corpus = Corpus(words, lengths)
+    offsets, first = corpus.offsets, corpus.first
     spans = tagger.labels.decode(classes, first)
     tags = T.to_strings(*T.encode(spans, len(words), scheme, first), tagger.labels.types).tolist()
     bounds = offsets.tolist()
@@ -378,7 +377,7 @@ class Predictor:
         documents = (text_chunks(_text(t)) for t in texts)
         found: list[Entity] = []
         for seg in tag_documents(self.tagger, documents, self.scheme, batch_size):
-            found += [e for s in seg.sentences for e in s.entities]
+            found += _entities(seg)
             if seg.last:
                 yield found
                 found = []
@@ -434,8 +433,8 @@ class Writer:
     ``types`` are the model's entity types; ``sources`` name each document (a file path, ``-``
     for standard input, None for a TEXT argument)."""
 
-    def __init__(self, out: Output, types: list[str], sources: list[str | None], scheme: str = "iob2"):
-        self.out, self.types, self.sources, self.scheme = out, types, sources, scheme
+    def __init__(self, out: Output, types: list[str], sources: list[str | None]):
+        self.out, self.types, self.sources = out, types, sources
 
     def write(self, segs: Iterable[Segment]) -> None:
         self.begin()
@@ -490,10 +489,13 @@ class JsonlWriter(Writer):
     (``ensure_ascii=False``), so it is byte for byte what ``json.dumps(record)`` writes, at
     half the cost."""
 
+    def begin(self) -> None:
+        self._tags = _Encoded()
+
     def segment(self, seg: Segment) -> None:
         source = json.dumps(self.sources[seg.doc], ensure_ascii=False)
         tail = f', "doc": {seg.doc}, "source": {source}}}\n'
-        tags = self.__dict__.setdefault("_tags", _Encoded())
+        tags = self._tags
         pieces = []
         for s in seg.sentences:
             entities = ", ".join(
@@ -560,6 +562,7 @@ class HtmlWriter(Writer):
     _doc = -1
 
     def begin(self) -> None:
+        self._index = {t: k for k, t in enumerate(self.types)}
         colours = "".join(f".t{k}{{background:hsl({k * 137.508 % 360:.0f},75%,82%)}}\n"
                           for k in range(len(self.types)))
         legend = " ".join(f'<mark class="e t{k}">{_escape(t)}</mark>' for k, t in enumerate(self.types))
@@ -579,7 +582,7 @@ class HtmlWriter(Writer):
             source = self.sources[seg.doc]
             name = f"text {seg.doc + 1}" if source is None else "standard input" if source == "-" else source
             pieces.append(f'<section>\n<h2>{_escape(name)}</h2>\n<div class="doc" dir="auto">')
-        at, index = 0, {t: k for k, t in enumerate(self.types)}
+        at, index = 0, self._index
         for e in _entities(seg):
             title = _escape(f"{e.label} {e.score:.2f}", quote=True)
             pieces += [_escape(seg.text[at:e.start - seg.start]),
