@@ -8,7 +8,6 @@ import traceback
 from pathlib import Path
 
 import click
-import numpy as np
 
 from nerwin.errors import DataError, NerwinError
 
@@ -211,15 +210,12 @@ def _read_text(path: Path, progress=None):
 def gradcheck(config_path, overrides, seed, tolerance):
     """Check every analytic gradient against centred differences (float64)."""
     from nerwin import config as cfg
-    from nerwin.gradcheck import check_network, random_batch, random_network
+    from nerwin.gradcheck import check_config
 
     config = cfg.load(config_path, overrides)
-    rng = np.random.default_rng(seed)
-    net, n_classes = random_network(config, rng)
+    errors = check_config(config, seed)
     window = config["model"]["window"]
-    words, casing, y = random_batch(rng, len(net.params["E"]), len(net.params.get("C", [0])), window, n_classes)
     hidden = [min(h, 7) for h in config["model"]["hidden"]]
-    errors = check_network(net, words, casing, y, seed=seed)
     worst = max(errors.values())
     click.echo(f"gradient check: {config['model']['activation']} activation, {config['loss']['name']} loss, "
                f"hidden {hidden}, window {window}, float64, relative error per parameter:")

@@ -20,17 +20,20 @@ TINY = 1e-12
 
 def numerical_gradient(f, x: np.ndarray, h: float = 1e-5) -> np.ndarray:
     """Centred-difference gradient of the scalar ``f()`` with respect to array ``x``,
-    perturbing ``x`` in place (and restoring it)."""
-    grad = np.zeros_like(x, dtype=np.float64)
-    flat, g = x.reshape(-1), grad.reshape(-1)
-    for i in range(flat.size):
-        old = flat[i]
-        flat[i] = old + h
+    perturbing ``x`` in place (and restoring it).
+
+    Entries are addressed by index, never through a reshaped view: for a Fortran-ordered
+    or transposed ``x`` a reshape is a copy, and perturbing it would leave ``f`` unchanged.
+    """
+    grad = np.zeros(x.shape, np.float64)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + h
         plus = f()
-        flat[i] = old - h
+        x[i] = old - h
         minus = f()
-        flat[i] = old
-        g[i] = (plus - minus) / (2 * h)
+        x[i] = old
+        grad[i] = (plus - minus) / (2 * h)
     return grad
 
 
@@ -55,6 +58,16 @@ def check_network(network: WindowNetwork, word_ids, case_ids, y, seed: int = 0, 
     analytic = dense_grads(grads, net.params)
     return {name: relative_error(analytic[name], numerical_gradient(loss, net.params[name], h))
             for name in analytic}
+
+
+def check_config(config: dict, seed: int = 0) -> dict:
+    """Relative error per parameter of a small random network shaped like ``config``
+    (see :func:`random_network`) on a random batch: what ``nerwin gradcheck`` reports."""
+    rng = np.random.default_rng(seed)
+    net, n_classes = random_network(config, rng)
+    words, casing, y = random_batch(rng, len(net.params["E"]), len(net.params.get("C", [0])),
+                                    config["model"]["window"], n_classes)
+    return check_network(net, words, casing, y, seed=seed)
 
 
 def random_batch(rng, n_words: int, n_casings: int, window: int, n_classes: int, n: int = 8):

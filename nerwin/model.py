@@ -99,7 +99,7 @@ class WindowNetwork:
         clone = WindowNetwork.__new__(WindowNetwork)
         clone.__dict__.update(self.__dict__)
         clone._buffers = {}
-        clone.params = {k: v.astype(dtype) for k, v in self.params.items()}
+        clone.params = {k: v.astype(dtype, order="C") for k, v in self.params.items()}
         return clone
 
     # ------------------------------------------------------------------ forward

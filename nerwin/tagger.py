@@ -212,7 +212,8 @@ def _read_model(path: Path) -> tuple[dict, dict, list[str]]:
         if "vocab" not in npz.files:
             raise DataError(f"{path}: the model file has no 'vocab' array (damaged file?)")
         try:
-            params = {k.removeprefix("param/"): npz[k] for k in npz.files if k.startswith("param/")}
+            params = {k.removeprefix("param/"): np.ascontiguousarray(npz[k])   # whatever order was saved
+                      for k in npz.files if k.startswith("param/")}
             words = npz["vocab"].tobytes().decode("utf-8").split("\n")
         except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, UnicodeDecodeError):
             raise DataError(f"{path}: cannot read the model's arrays (damaged file?)") from None

@@ -51,7 +51,7 @@ def orthogonal(rng, shape, dtype, scale=1.0):
     q, r = np.linalg.qr(a)
     q *= np.sign(np.diag(r))
     q = q if rows >= cols else q.T
-    return (scale * q[:rows, :cols]).astype(dtype)
+    return np.ascontiguousarray(scale * q[:rows, :cols], dtype)   # q.T is Fortran-ordered
 
 
 INITIALIZERS = {
