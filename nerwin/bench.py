@@ -105,7 +105,9 @@ def predict_speed(config, train_c, test_c, pretrained, repeat: int) -> dict:
     """Tokens per second on the test corpus: model only (windows → classes) and end to end
     (raw text → tokens → windows → tags → entities with offsets → JSON lines, to nowhere);
     and the twin's end to end (in-memory sentences → windows → argmax → tag strings)."""
-    from nerwin import predict as P
+    from nerwin.predict import tag_documents
+    from nerwin.segment import text_chunks
+    from nerwin.writers import JsonlWriter, Output
 
     tagger = Tagger.create(config, train_c, pretrained, np.random.default_rng(0))
     windows = tagger.featurize(test_c.words, test_c.lengths)
@@ -123,8 +125,8 @@ def predict_speed(config, train_c, test_c, pretrained, repeat: int) -> dict:
 
     def end_to_end():
         with open(os.devnull, "wb") as sink:
-            writer = P.JsonlWriter(P.Output(sink, os.devnull), tagger.labels.types, [None])
-            writer.write(P.tag_documents(tagger, [P.text_chunks(text)]))
+            writer = JsonlWriter(Output(sink, os.devnull), tagger.labels.types, [None])
+            writer.write(tag_documents(tagger, [text_chunks(text)]))
 
     e2e = timed(end_to_end, repeat)
     return {"model_only": [n / t for t in model_only], "end_to_end": [n / t for t in e2e],

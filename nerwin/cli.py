@@ -146,13 +146,15 @@ def predict(model, text, inputs, fmt, scheme, output, batch_size, quiet):
     Files and standard input are streamed: read in pieces, cut between sentences, tagged
     BATCH_SIZE sentences at a time. Offsets count characters from the start of each
     argument or file."""
-    from nerwin import predict as P
+    from nerwin.predict import tag_documents
+    from nerwin.segment import expand_inputs, text_chunks
     from nerwin.tagger import SHIPPED_MODEL, Tagger
+    from nerwin.writers import WRITERS, open_output
 
     if model is None and not SHIPPED_MODEL.is_file():
         raise DataError(f"no --model given and no shipped model at {SHIPPED_MODEL} (build it with 'make model')")
     tagger = Tagger.load(model or SHIPPED_MODEL)
-    paths = P.expand_inputs(inputs)
+    paths = expand_inputs(inputs)
     if not text and not paths:
         paths = [Path("-")]
     try:  # the bar's total: known when every input is a regular file
@@ -161,10 +163,10 @@ def predict(model, text, inputs, fmt, scheme, output, batch_size, quiet):
         total = None
     try:
         with _progress_bar(total, quiet or not sys.stderr.isatty()) as bar, \
-                P.open_output(output, sys.stdout.buffer) as out:
-            documents = [P.text_chunks(t) for t in text] + [_read_text(p, bar.update) for p in paths]
-            writer = P.FORMATS[fmt](out, tagger.labels.types, [None] * len(text) + [str(p) for p in paths])
-            writer.write(P.tag_documents(tagger, documents, scheme, batch_size))
+                open_output(output, sys.stdout.buffer) as out:
+            documents = [text_chunks(t) for t in text] + [_read_text(p, bar.update) for p in paths]
+            writer = WRITERS[fmt](out, tagger.labels.types, [None] * len(text) + [str(p) for p in paths])
+            writer.write(tag_documents(tagger, documents, scheme, batch_size))
     except BrokenPipeError:  # the reader left (`| head`): stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(1)
@@ -195,7 +197,7 @@ def _progress_bar(total, disable: bool):
 
 def _read_text(path: Path, progress=None):
     """The text of a file, or of standard input for '-', streamed in pieces."""
-    from nerwin.predict import file_chunks, read_chunks
+    from nerwin.segment import file_chunks, read_chunks
 
     if str(path) == "-":
         return read_chunks(sys.stdin.buffer, progress=progress)

@@ -118,6 +118,11 @@ def tokenize(text: str) -> list[Token]:
 _new = tuple.__new__   # Token(...) without the Python-level __new__ of a NamedTuple: 30% faster
 
 
+def shift_tokens(tokens: list[Token], offset: int) -> list[Token]:
+    """The same tokens with their offsets moved by ``offset``."""
+    return [_new(Token, (t.text, t.start + offset, t.end + offset)) for t in tokens]
+
+
 def _ends_sentence(tokens: list[Token], i: int) -> bool:
     """True if ``tokens[i]`` closes a sentence: end punctuation plus attached closers."""
     while i and _CLOSING.fullmatch(tokens[i].text) and tokens[i - 1].end == tokens[i].start:

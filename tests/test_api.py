@@ -15,7 +15,7 @@ from conftest import train_sample
 from click.testing import CliRunner
 
 import nerwin
-from nerwin import predict as P
+from nerwin import predict as P, segment as S
 from nerwin.cli import cli
 from nerwin.errors import DataError
 from nerwin.tagger import Tagger
@@ -127,7 +127,7 @@ def test_pipe_is_lazy_and_batches_sentences_across_texts(tagger, monkeypatch):
 def test_a_long_text_is_read_in_pieces_with_the_same_result(tagger, monkeypatch):
     text = " ".join(f"{NEWS} Talks number {k} went on in Berlin.\n" for k in range(40)) + "\u00e9\u0301 Rome"
     whole = tagger(text)
-    monkeypatch.setattr(P, "CHUNK_SIZE", 37)
+    monkeypatch.setattr(S, "CHUNK_SIZE", 37)
     assert [span(e) for e in tagger(text)] == [span(e) for e in whole]
     assert len(whole) >= 80 and all(text[e.start:e.end] == e.text for e in whole)
 

@@ -19,7 +19,7 @@ from conftest import train_sample
 from click.testing import CliRunner
 from hypothesis import given, settings, strategies as st
 
-from nerwin import predict as P
+from nerwin import predict as P, segment as S
 from nerwin.cli import cli
 from nerwin.tagger import Tagger
 from nerwin.tokenize import split_sentences, tokenize
@@ -136,7 +136,7 @@ def test_segments_hold_the_sentences_of_the_whole_text(pieces, size):
     offsets) that splitting the whole text at once gives."""
     text = "".join(pieces)
     chunks = [text[i:i + size] for i in range(0, len(text), size)]
-    segs = list(P.segments(chunks))
+    segs = list(S.segments(chunks))
     assert "".join(s.text for s in segs) == text
     assert [s.start for s in segs] == list(np.cumsum([0] + [len(s.text) for s in segs])[:-1])
     assert [s.last for s in segs] == [False] * (len(segs) - 1) + [True]
@@ -148,11 +148,11 @@ def test_segments_hold_the_sentences_of_the_whole_text(pieces, size):
 
 
 def test_long_sentences_are_cut_at_line_breaks_blanks_or_between_clusters(monkeypatch):
-    monkeypatch.setattr(P, "LONGEST_SENTENCE", 64)
+    monkeypatch.setattr(S, "LONGEST_SENTENCE", 64)
     size = 50
 
     def check(text):
-        segs = list(P.segments(text[i:i + size] for i in range(0, len(text), size)))
+        segs = list(S.segments(text[i:i + size] for i in range(0, len(text), size)))
         assert "".join(s.text for s in segs) == text
         sentences = [s for seg in segs for s in seg.sentences]
         for s in sentences:
@@ -177,7 +177,7 @@ def test_read_chunks_keeps_characters_split_between_reads():
     want = raw.decode("utf-8", "surrogateescape")
     for size in range(1, 9):
         read = []
-        assert "".join(P.read_chunks(io.BytesIO(raw), size, read.append)) == want
+        assert "".join(S.read_chunks(io.BytesIO(raw), size, read.append)) == want
         assert sum(read) == len(raw)
 
 
@@ -210,7 +210,7 @@ def test_offsets_hold_for_a_file_read_in_many_pieces(run, tmp_path, monkeypatch)
     path = tmp_path / "doc.txt"
     path.write_text(doc, encoding="utf-8", newline="")
     whole = ok(invoke("predict", "--model", run, "--format", "jsonl", "--input", path))
-    monkeypatch.setattr(P, "CHUNK_SIZE", 61)           # reads end inside characters and sentences
+    monkeypatch.setattr(S, "CHUNK_SIZE", 61)           # reads end inside characters and sentences
     pieces = ok(invoke("predict", "--model", run, "--format", "jsonl", "--input", path))
     assert pieces == whole
     records = records_of(pieces, [doc])
@@ -230,7 +230,7 @@ def test_sentences_go_through_the_network_in_batches(run, monkeypatch):
     ok(invoke("predict", "--model", run, "--batch-size", 3, text, NEWS))
     assert calls == [3, 3, 3, 2]                       # 11 sentences, across the two documents
     calls.clear()
-    monkeypatch.setattr(P, "CHUNK_SIZE", 40)
+    monkeypatch.setattr(S, "CHUNK_SIZE", 40)
     ok(invoke("predict", "--model", run, "--batch-size", 4, "--input", "-", input=text))
     assert calls == [4, 4, 2]
 
@@ -379,7 +379,7 @@ def test_hostile_text(run, tmp_path, monkeypatch, name):
     path.write_bytes(raw)
     whole = records_of(ok(invoke("predict", "--model", run, "--format", "jsonl", "--input", path)), [doc])
     assert any(r["entities"] for r in whole)
-    monkeypatch.setattr(P, "CHUNK_SIZE", 5)                     # reads end inside every kind of character
+    monkeypatch.setattr(S, "CHUNK_SIZE", 5)                     # reads end inside every kind of character
     out = {fmt: ok(invoke("predict", "--model", run, "--format", fmt, "--input", path))
            for fmt in ("jsonl", "text", "conll", "html")}
     assert records_of(out["jsonl"], [doc]) == whole
@@ -405,7 +405,7 @@ def test_binary_garbage(run, tmp_path, monkeypatch):
     doc = raw.decode("utf-8", "surrogateescape")
     path = tmp_path / "garbage.bin"
     path.write_bytes(raw)
-    monkeypatch.setattr(P, "CHUNK_SIZE", 4096)
+    monkeypatch.setattr(S, "CHUNK_SIZE", 4096)
     records = records_of(ok(invoke("predict", "--model", run, "--format", "jsonl", "--input", path)), [doc])
     assert len(records) > 1 and any(e["text"] == "Paris" for r in records for e in r["entities"])
     text = ok(invoke("predict", "--model", run, "--input", path)).decode("utf-8")
@@ -457,7 +457,7 @@ def test_memory_stays_bounded_on_a_huge_input_without_newline(run, tmp_path):
     with open(tmp_path / "out.jsonl", encoding="utf-8") as f:
         for line in f:
             r = json.loads(line)
-            assert doc[r["start"]:r["start"] + len(r["text"])] == r["text"] and len(r["text"]) <= P.LONGEST_SENTENCE
+            assert doc[r["start"]:r["start"] + len(r["text"])] == r["text"] and len(r["text"]) <= S.LONGEST_SENTENCE
             assert r["text"].split(" ") == r["tokens"]
             n_words += len(r["tokens"])
             for e in r["entities"]:

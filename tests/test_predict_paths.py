@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from nerwin import predict as P
+from nerwin import predict as P, segment as S, writers as W
 from nerwin.nn.losses import softmax
 from nerwin.tokenize import Token
 
@@ -17,7 +17,7 @@ from nerwin.tokenize import Token
 def plain_jsonl(segs, sources) -> bytes:
     """One ``json.dumps`` per sentence, line breaks escaped: the writer as it was."""
     sink = io.BytesIO()
-    out = P.Output(sink, "test")
+    out = W.Output(sink, "test")
     for seg in segs:
         lines = []
         for s in seg.sentences:
@@ -27,14 +27,14 @@ def plain_jsonl(segs, sources) -> bytes:
                               "text": e.text, "score": round(e.score, 4)} for e in s.entities],
                 "doc": seg.doc, "source": sources[seg.doc],
             }
-            lines.append(json.dumps(record, ensure_ascii=False).translate(P._JSON_LINE_BREAKS) + "\n")
+            lines.append(json.dumps(record, ensure_ascii=False).translate(W._JSON_LINE_BREAKS) + "\n")
         out.write("".join(lines))
     return sink.getvalue()
 
 
 def fast_jsonl(segs, sources) -> bytes:
     sink = io.BytesIO()
-    P.JsonlWriter(P.Output(sink, "test"), ["PER"], sources).write(segs)
+    W.JsonlWriter(W.Output(sink, "test"), ["PER"], sources).write(segs)
     return sink.getvalue()
 
 
@@ -49,9 +49,9 @@ def segments_of(texts, scores, doc=0):
         tokens = [Token(text, 10 * k, 10 * k + len(text)), Token("x", 10 * k + 1, 10 * k + 2)]
         entities = [P.Entity(10 * k, 10 * k + len(text), label, text, scores[(k + i) % len(scores)])
                     for i, label in enumerate(["PER", 'L"O\\C\u2028'])]
-        sentences.append(P.Sentence(10 * k, text, tokens, [text, "O"], entities))
-    return [P.Segment(doc, 0, "".join(texts), sentences[:3], False),
-            P.Segment(doc, 7, "", [], False), P.Segment(doc, 9, "", sentences[3:], True)]
+        sentences.append(S.Sentence(10 * k, text, tokens, [text, "O"], entities))
+    return [S.Segment(doc, 0, "".join(texts), sentences[:3], False),
+            S.Segment(doc, 7, "", [], False), S.Segment(doc, 9, "", sentences[3:], True)]
 
 
 @pytest.mark.parametrize("source", [None, "-", 'dir/"odd"\\name\u2028.txt', "bad\udcff.txt"])
@@ -80,6 +80,6 @@ def test_probability_of_the_decoded_class_is_the_softmax_entry(dtype):
 def test_jsonl_tokens_that_need_escaping_in_a_plain_sentence():
     """Tokens are checked themselves, not through the sentence's text."""
     tokens = [Token('say"', 0, 4), Token("back\\slash", 5, 15), Token("tab\t", 16, 20), Token("plain", 21, 26)]
-    sentence = P.Sentence(0, "plain text", tokens, ["O"] * 4, [])
-    segs = [P.Segment(0, 0, "plain text", [sentence], True)]
+    sentence = S.Sentence(0, "plain text", tokens, ["O"] * 4, [])
+    segs = [S.Segment(0, 0, "plain text", [sentence], True)]
     assert fast_jsonl(segs, [None]) == plain_jsonl(segs, [None])
