@@ -91,7 +91,7 @@ def train(config_path, overrides, out, resume, quiet):
 @click.option("--encoding", default="utf-8", show_default=True, help="Encoding of the data file.")
 def evaluate(model, data, fmt, scheme, mode, confusion, n_errors, output, encoding):
     """Score a model on a gold corpus: entity P/R/F1 as conlleval computes them."""
-    from nerwin import metrics
+    from nerwin import scoring, tables
     from nerwin.data import read_conll
     from nerwin.files import atomic_write_text
     from nerwin.tagger import Tagger
@@ -106,7 +106,7 @@ def evaluate(model, data, fmt, scheme, mode, confusion, n_errors, output, encodi
         corpus.scheme = scheme
     predicted = tagger.tag(corpus)  # written in the corpus's scheme
     args = (corpus.tags, predicted, corpus.first)
-    result = metrics.score(*args, mode=mode, scheme=corpus.scheme)
+    result = scoring.score(*args, mode=mode, scheme=corpus.scheme)
     result = {"data": str(data), **result}
     missing = sorted(set(corpus.entity_types()) - set(tagger.labels.types))
     if missing:
@@ -119,9 +119,9 @@ def evaluate(model, data, fmt, scheme, mode, confusion, n_errors, output, encodi
                 lines.append(f"{corpus.words[k]} {corpus.tags[k]} {predicted[k]}\n")
             lines.append("\n")
         atomic_write_text(output, "".join(lines))
-    table = metrics.confusion(*args, mode=mode, scheme=corpus.scheme) if confusion else None
-    errors = metrics.errors(corpus.words, *args, n_errors, mode=mode, scheme=corpus.scheme) if n_errors else None
-    click.echo(metrics.format_report(result, fmt, table, errors))
+    table = scoring.confusion(*args, mode=mode, scheme=corpus.scheme) if confusion else None
+    errors = scoring.errors(corpus.words, *args, n_errors, mode=mode, scheme=corpus.scheme) if n_errors else None
+    click.echo(tables.format_report(result, fmt, table, errors))
 
 
 @cli.command()

@@ -20,9 +20,11 @@ import pandas as pd
 from nerwin import config as cfg
 from nerwin.data import Corpus, read_conll
 from nerwin.embeddings import Pretrained, load_pretrained
+from nerwin.evaluate import evaluate
 from nerwin.files import atomic_write, atomic_write_text
 from nerwin.tagger import Tagger
-from nerwin.train import evaluate, train
+from nerwin.tables import markdown_table
+from nerwin.train import train
 
 MODES = ("none", "all", "seen")
 PAIRS = (("tv", "television"), ("telly", "television"))
@@ -104,11 +106,9 @@ def drift(tagger: Tagger, pretrained: Pretrained, pairs=PAIRS, top: int = 3, k: 
 
 
 def markdown(frame: pd.DataFrame, floatfmt: str = "{:.2f}") -> str:
-    """A pandas table as Markdown (without the optional tabulate dependency)."""
+    """A pandas table as Markdown, floats as ``floatfmt`` writes them."""
     cells = [[floatfmt.format(v) if isinstance(v, float) else str(v) for v in row] for row in frame.itertuples(index=False)]
-    head = "| " + " | ".join(map(str, frame.columns)) + " |"
-    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
-    return "\n".join([head, rule] + ["| " + " | ".join(r) + " |" for r in cells]) + "\n"
+    return markdown_table(list(frame.columns), cells) + "\n"
 
 
 def run(data_dir=None, fractions=(0.01, 0.05, 0.2, 1.0), seeds: int = 1, out="runs/finetune",

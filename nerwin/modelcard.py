@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 
 from nerwin.data import read_conll
+from nerwin.evaluate import evaluate
 from nerwin.tagger import Tagger
-from nerwin.train import evaluate
 
 SPLITS = {"dev": "eng.testa", "test": "eng.testb"}
 

@@ -26,6 +26,7 @@ from nerwin.errors import DataError, NerwinError
 from nerwin.files import atomic_write, atomic_write_text
 from nerwin.runs import read_run
 from nerwin.schedules import make_schedule
+from nerwin.tables import markdown_table, report, to_markdown
 
 REPORT = "report.md"
 DPI = 100
@@ -157,11 +158,11 @@ def _check_recorded(rates: Rates, expected: pd.Series, history: pd.DataFrame | N
 
 
 def dev_scores(run: Path, config: dict) -> dict:
-    """The run's saved model scored on the config's dev file (:func:`nerwin.train.evaluate`);
+    """The run's saved model scored on the config's dev file (:func:`nerwin.evaluate.evaluate`);
     DataError when the model or the file cannot be read."""
     from nerwin.data import read_conll
     from nerwin.tagger import Tagger
-    from nerwin.train import evaluate
+    from nerwin.evaluate import evaluate
 
     dev_path = cfg.resolve_path(config, "data.dev")
     dev = read_conll(dev_path, encoding=config["data"]["encoding"])
@@ -169,16 +170,6 @@ def dev_scores(run: Path, config: dict) -> dict:
 
 
 # ---------------------------------------------------------------- Markdown
-
-
-def markdown_table(header, rows, right=()) -> str:
-    """A GitHub Markdown table from header names and rows of cell texts; columns whose
-    index is in ``right`` are right-aligned; ``|`` in cells is escaped."""
-    escape = lambda text: str(text).replace("\\", "\\\\").replace("|", "\\|")
-    lines = ["| " + " | ".join(escape(h) for h in header) + " |",
-             "|" + "|".join("---:" if i in right else "---" for i in range(len(header))) + "|"]
-    lines += ["| " + " | ".join(escape(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def _show(value) -> str:
@@ -203,8 +194,6 @@ def epoch_table(history: pd.DataFrame) -> str:
 
 def types_table(result: dict) -> str:
     """Per-type precision, recall, F1 and counts, then the overall (micro) and macro lines."""
-    from nerwin.metrics import report, to_markdown
-
     return to_markdown(report(result, macro=True))
 
 

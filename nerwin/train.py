@@ -32,8 +32,8 @@ from nerwin import config as cfg
 from nerwin.data import Corpus, read_conll
 from nerwin.embeddings import load_pretrained
 from nerwin.errors import DataError, NerwinError
+from nerwin.evaluate import evaluate
 from nerwin.files import atomic_write, atomic_write_text, npz_bytes
-from nerwin.metrics import score
 from nerwin.optim import OPTIMIZERS
 from nerwin.schedules import make_schedule
 from nerwin.tagger import MODEL_FILE, Tagger
@@ -71,11 +71,6 @@ class Progress:
     stale: int = 0            # epochs without a dev F1 gain
     history: list = field(default_factory=list)
     epoch_rng: dict = field(default_factory=dict)  # generator state when this epoch began
-
-
-def evaluate(tagger: Tagger, corpus: Corpus) -> dict:
-    """Entity-level scores of a tagger on a gold corpus (tags compared in its own scheme)."""
-    return score(corpus.tags, tagger.tag(corpus), corpus.first)
 
 
 def load_corpora(config: dict):

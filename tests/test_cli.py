@@ -92,7 +92,7 @@ def test_eval_table_json_and_output(sample_run, tmp_path):
     word, gold, pred = token_lines[0].split(" ")
     assert word == corpus.words[0] and gold == corpus.tags[0]
     # the scores printed are the scores of the written predictions
-    from nerwin.metrics import score
+    from nerwin.scoring import score
     predicted = np.array([l.split(" ")[2] for l in token_lines], dtype=object)
     assert score(corpus.tags, predicted, corpus.first)["f1"] == pytest.approx(result["f1"])
 

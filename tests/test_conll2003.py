@@ -5,7 +5,7 @@ import pytest
 from nerwin import config as cfg
 from nerwin import tags as T
 from nerwin.data import read_conll
-from nerwin.metrics import score
+from nerwin.scoring import score
 
 from conftest import ROOT
 

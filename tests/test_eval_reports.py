@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nerwin import metrics as M
+from nerwin import scoring as M, tables
 from nerwin import tags as T
 from nerwin.cli import cli
 from nerwin.data import read_conll
@@ -213,7 +213,7 @@ def test_macro_averages_by_hand():
     assert r["macro"]["recall"] == pytest.approx(50.0)
     assert r["macro"]["f1"] == pytest.approx((0 + 200 / 3 + 100) / 3)
     assert r["precision"] == pytest.approx(50.0)  # micro differs
-    table = M.report(r, macro=True)
+    table = tables.report(r, macro=True)
     assert list(table.index) == ["LOC", "ORG", "PER", "overall", "macro avg"]
     assert table.loc["macro avg", "recall"] == pytest.approx(50.0)
     assert pd.isna(table.loc["macro avg", "tp"])
@@ -562,7 +562,7 @@ def hand_result():
 def test_to_markdown_by_hand():
     frame = pd.DataFrame({"text": ["a|b", "c"], "f1": [12.345, 50.0], "tp": pd.array([1, pd.NA], dtype="Int64")},
                          index=pd.Index(["X", "Y"], name="type"))
-    assert M.to_markdown(frame) == "\n".join([
+    assert tables.to_markdown(frame) == "\n".join([
         "| type | text | f1 | tp |",
         "|---|---|---:|---:|",
         "| X | a\\|b | 12.35 | 1 |",
@@ -576,14 +576,14 @@ def test_markdown_does_not_need_tabulate(monkeypatch):
         pd.DataFrame({"a": [1]}).to_markdown()
     r = hand_result()
     errs = M.errors(arr(ERR_WORDS), arr(ERR_GOLD), arr(ERR_PRED), ERR_FIRST, 3, mode="strict")
-    text = M.format_report(r, "markdown", M.confusion(arr(ERR_GOLD), arr(ERR_PRED), ERR_FIRST), errs)
+    text = tables.format_report(r, "markdown", M.confusion(arr(ERR_GOLD), arr(ERR_PRED), ERR_FIRST), errs)
     assert "| type | precision | recall | f1 | tp | fp | fn | support |" in text
     assert "| gold | LOC | ORG | PER | missed |" in text
     assert "| rank | text | type | count | context |" in text
 
 
 def test_table_format_names_scheme_mode_and_accuracy():
-    text = M.format_report(hand_result(), "table")
+    text = tables.format_report(hand_result(), "table")
     head, scores = text.split("\n")[0], text.split("\n")[1:]
     assert head == "x.conll: 15 tokens, 3 gold entities; scheme iob2, mode strict"
     assert [line.split()[0] for line in scores[1:5]] == ["LOC", "ORG", "PER", "overall"]
@@ -594,7 +594,7 @@ def test_table_format_names_scheme_mode_and_accuracy():
 def test_csv_sections_read_back_with_pandas():
     r = hand_result()
     errs = M.errors(arr(ERR_WORDS), arr(ERR_GOLD), arr(ERR_PRED), ERR_FIRST, 2)
-    text = M.format_report(r, "csv", M.confusion(arr(ERR_GOLD), arr(ERR_PRED), ERR_FIRST), errs)
+    text = tables.format_report(r, "csv", M.confusion(arr(ERR_GOLD), arr(ERR_PRED), ERR_FIRST), errs)
     summary, scores, confusion, errors = (pd.read_csv(StringIO(s)) for s in text.strip("\n").split("\n\n"))
     assert dict(zip(summary["key"], summary["value"]))["scheme"] == "iob2"
     assert dict(zip(summary["key"], summary["value"]))["mode"] == "strict"
@@ -612,7 +612,7 @@ def test_csv_sections_read_back_with_pandas():
 def test_json_format_holds_everything():
     r = hand_result()
     errs = M.errors(arr(ERR_WORDS), arr(ERR_GOLD), arr(ERR_PRED), ERR_FIRST, 2)
-    out = json.loads(M.format_report(r, "json", M.confusion(arr(ERR_GOLD), arr(ERR_PRED), ERR_FIRST), errs))
+    out = json.loads(tables.format_report(r, "json", M.confusion(arr(ERR_GOLD), arr(ERR_PRED), ERR_FIRST), errs))
     assert out["scheme"] == "iob2" and out["mode"] == "strict" and out["data"] == "x.conll"
     assert out["macro"] == pytest.approx(r["macro"])
     assert out["confusion"]["LOC"] == {"LOC": 0, "ORG": 1, "PER": 0, "missed": 2}
@@ -621,7 +621,7 @@ def test_json_format_holds_everything():
         "text": "New", "type": "LOC", "count": 2, "context": "... the President visited [New]LOC York and later ..."}
     assert [e["text"] for e in out["errors"]["false_negatives"]] == ["New York", "Paris"]
     with pytest.raises(ValueError, match="unknown report format"):
-        M.format_report(r, "xml")
+        tables.format_report(r, "xml")
 
 
 # ================================================================ the eval command

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from nerwin.metrics import prf, report, score
+from nerwin.scoring import prf, score
+from nerwin.tables import report
 
 
 def first_mask(n, starts=(0,)):

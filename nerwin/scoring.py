@@ -1,4 +1,5 @@
-"""Entity-level scoring as the CoNLL shared task's ``conlleval`` does it, and its reports.
+"""Entity-level scoring as the CoNLL shared task's ``conlleval`` does it; results are data
+(dicts and DataFrames), formatted by :mod:`nerwin.tables`.
 
 An entity is correct when its type and both boundaries match exactly. Precision, recall and
 F1 are micro-averaged over entities (the "overall" line of conlleval), given per type, and
@@ -13,13 +14,11 @@ Entities are read from both tag sequences in one of two modes:
   seqeval's strict mode.
 
 :func:`confusion` crosses gold and predicted types at span level and :func:`errors` lists
-the most frequent false positives and negatives; :func:`format_report` writes all of it as a
-text table, JSON, CSV or Markdown.
+the most frequent false positives and negatives.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,10 +27,7 @@ import pandas as pd
 from nerwin import tags as T
 
 MODES = ("conlleval", "strict")
-FORMATS = ("table", "json", "csv", "markdown")
 SPURIOUS, MISSED = "spurious", "missed"  # the confusion table's extra row and column
-MACRO = "macro avg"
-_INTS = ["tp", "fp", "fn", "support"]
 
 
 # ---------------------------------------------------------------- reading entities
@@ -258,136 +254,3 @@ def _error_table(sp: T.Spans, words, types, first, n, context) -> pd.DataFrame:
         for a0, a, b, text, kind, c, d, d0 in zip(lo_sent, lo, s, top["text"], top["type"], e, hi, hi_sent)
     ]
     return top[columns].reset_index(drop=True)
-
-
-# ---------------------------------------------------------------- reports
-
-
-def report(result: dict, macro: bool = False) -> pd.DataFrame:
-    """The per-type figures and the overall (micro) line as a table; with ``macro`` also a
-    ``macro avg`` line (precision, recall and F1 only; its counts are missing values)."""
-    rows = {t: v for t, v in result["per_type"].items()}
-    rows["overall"] = {
-        "precision": result["precision"], "recall": result["recall"], "f1": result["f1"],
-        "tp": result["correct_entities"],
-        "fp": result["predicted_entities"] - result["correct_entities"],
-        "fn": result["gold_entities"] - result["correct_entities"],
-        "support": result["gold_entities"],
-    }
-    frame = pd.DataFrame.from_dict(rows, orient="index")
-    frame = frame[["precision", "recall", "f1", *_INTS]]
-    if macro:
-        frame[_INTS] = frame[_INTS].astype("Int64")
-        frame.loc[MACRO] = {**result["macro"], **{c: pd.NA for c in _INTS}}
-    frame.index.name = "type"
-    return frame
-
-
-def summary(result: dict) -> pd.DataFrame:
-    """What was scored and how, one ``key, value`` row each (the head of the CSV report)."""
-    keys = [k for k in ("data", "scheme", "mode", "tokens", "token_accuracy", "gold_entities",
-                        "predicted_entities", "correct_entities") if k in result]
-    return pd.DataFrame({"value": [result[k] for k in keys]}, index=pd.Index(keys, name="key"))
-
-
-def _cells(frame: pd.DataFrame) -> pd.DataFrame:
-    """Every cell as display text: floats with two decimals, missing values empty."""
-    def cell(v) -> str:
-        if v is pd.NA or v is None or (isinstance(v, float) and np.isnan(v)):
-            return ""
-        return f"{v:.2f}" if isinstance(v, (float, np.floating)) else str(v)
-    out = pd.DataFrame({c: [cell(v) for v in frame[c]] for c in frame.columns}, index=frame.index)
-    out.columns.name = frame.columns.name
-    return out
-
-
-def to_markdown(frame: pd.DataFrame) -> str:
-    """A DataFrame as a GitHub Markdown table (index first, numbers right-aligned, ``|`` in
-    cells escaped), without the ``tabulate`` package that ``DataFrame.to_markdown`` needs."""
-    escape = lambda text: str(text).replace("\\", "\\\\").replace("|", "\\|")
-    cells = _cells(frame)
-    numeric = [pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns]
-    lines = ["| " + " | ".join(escape(n) for n in [frame.index.name or "", *frame.columns]) + " |",
-             "|---|" + "|".join("---:" if num else "---" for num in numeric) + "|"]
-    lines += ["| " + " | ".join(escape(v) for v in (label, *row)) + " |"
-              for label, row in zip(frame.index, cells.itertuples(index=False))]
-    return "\n".join(lines)
-
-
-def _to_text(frame: pd.DataFrame) -> str:
-    """A DataFrame as aligned plain text: numbers right-aligned, other columns left-aligned."""
-    cells = _cells(frame)
-    left = {c: (lambda w: lambda v: v.ljust(w))(max(map(len, [str(c), *cells[c]])))
-            for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])}
-    with pd.option_context("display.max_colwidth", None, "display.width", None):
-        text = cells.to_string(formatters=left, justify="left" if left else "right")
-    return "\n".join(line.rstrip() for line in text.split("\n"))
-
-
-def _ranked(frame: pd.DataFrame) -> pd.DataFrame:
-    """An error table indexed 1, 2, ... as ``rank``."""
-    return frame.set_axis(pd.RangeIndex(1, len(frame) + 1, name="rank"))
-
-
-_TITLES = {
-    "scores": "entity scores (overall: micro average over entities; macro avg: mean over types)",
-    "confusion": "entity confusion (span level; rows: gold type or spurious, columns: predicted type or missed)",
-    "fp": "most frequent false positives (predicted entities without a gold entity of the same type and boundaries)",
-    "fn": "most frequent false negatives (gold entities not predicted with the same type and boundaries)",
-}
-
-
-def format_report(result: dict, fmt: str = "table", confusion: pd.DataFrame | None = None,
-                  errors: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> str:
-    """The scores (and optionally the confusion table and the error lists) as text.
-
-    * ``table``: a header line naming the data, scheme and mode; the per-type table with the
-      overall (micro) and macro lines; token accuracy; then the other tables;
-    * ``json``: ``result`` with ``confusion`` ({gold: {predicted: count}}) and ``errors``
-      ({"false_positives": [...], "false_negatives": [...]}) added when given;
-    * ``csv``: sections separated by one blank line, each a CSV with its own header row (read
-      each with ``pandas.read_csv``): the summary (``key,value``), the scores (``type,...``),
-      then the confusion table (``gold,...``) and the errors (``error,rank,...``) when given;
-    * ``markdown``: the header, token accuracy, then each table under a ``###`` heading.
-    """
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown report format {fmt!r}: expected one of {', '.join(FORMATS)}")
-    fp, fn = errors if errors is not None else (None, None)
-    if fmt == "json":
-        out = dict(result)
-        if confusion is not None:
-            out["confusion"] = {g: {p: int(v) for p, v in row.items()} for g, row in confusion.iterrows()}
-        if errors is not None:
-            records = lambda f: [{**r, "count": int(r["count"])} for r in f.to_dict(orient="records")]
-            out["errors"] = {"false_positives": records(fp), "false_negatives": records(fn)}
-        return json.dumps(out, indent=2)
-
-    tables = [("scores", report(result, macro=True))]
-    if confusion is not None:
-        tables.append(("confusion", confusion))
-    if errors is not None:
-        tables += [("fp", _ranked(fp)), ("fn", _ranked(fn))]
-    if fmt == "csv":
-        sections = [summary(result)] + [t for name, t in tables if name not in ("fp", "fn")]
-        if errors is not None:
-            kinds = [t.assign(error=kind).reset_index() for kind, (_, t) in zip(("false positive", "false negative"), tables[-2:])]
-            sections.append(pd.concat(kinds).set_index("error"))
-        return "\n".join(frame.to_csv(float_format="%.4f", lineterminator="\n") for frame in sections)
-
-    where = f"{result['data']}: " if "data" in result else ""
-    head = (f"{where}{result['tokens']} tokens, {result['gold_entities']} gold entities; "
-            f"scheme {result['scheme']}, mode {result['mode']}")
-    accuracy = f"token accuracy: {result['token_accuracy']:.2f}% (tokens whose tag equals the gold tag)"
-    if fmt == "markdown":
-        out = [f"**{head}**", "", accuracy]
-        for name, frame in tables:
-            out += ["", f"### {_TITLES[name]}", "", to_markdown(frame) if len(frame) else "(none)"]
-        return "\n".join(out)
-    out = [head]
-    for name, frame in tables:
-        if name != "scores":
-            out += ["", _TITLES[name] + ":"]
-        out.append(_to_text(frame.rename_axis(None) if name == "scores" else frame) if len(frame) else "(none)")
-        if name == "scores":
-            out.append(accuracy)
-    return "\n".join(out)

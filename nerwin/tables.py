@@ -1,0 +1,173 @@
+"""Evaluation results as text: an aligned text table, JSON, CSV or Markdown, each format a
+function named in :data:`FORMATS`; and the one Markdown table writer every report uses.
+
+The scores come from :mod:`nerwin.scoring` as plain data; nothing here computes a figure.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+MACRO = "macro avg"
+_INTS = ["tp", "fp", "fn", "support"]
+
+
+def report(result: dict, macro: bool = False) -> pd.DataFrame:
+    """The per-type figures and the overall (micro) line as a table; with ``macro`` also a
+    ``macro avg`` line (precision, recall and F1 only; its counts are missing values)."""
+    rows = {t: v for t, v in result["per_type"].items()}
+    rows["overall"] = {
+        "precision": result["precision"], "recall": result["recall"], "f1": result["f1"],
+        "tp": result["correct_entities"],
+        "fp": result["predicted_entities"] - result["correct_entities"],
+        "fn": result["gold_entities"] - result["correct_entities"],
+        "support": result["gold_entities"],
+    }
+    frame = pd.DataFrame.from_dict(rows, orient="index")
+    frame = frame[["precision", "recall", "f1", *_INTS]]
+    if macro:
+        frame[_INTS] = frame[_INTS].astype("Int64")
+        frame.loc[MACRO] = {**result["macro"], **{c: pd.NA for c in _INTS}}
+    frame.index.name = "type"
+    return frame
+
+
+def summary(result: dict) -> pd.DataFrame:
+    """What was scored and how, one ``key, value`` row each (the head of the CSV report)."""
+    keys = [k for k in ("data", "scheme", "mode", "tokens", "token_accuracy", "gold_entities",
+                        "predicted_entities", "correct_entities") if k in result]
+    return pd.DataFrame({"value": [result[k] for k in keys]}, index=pd.Index(keys, name="key"))
+
+
+def _cells(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every cell as display text: floats with two decimals, missing values empty."""
+    def cell(v) -> str:
+        if v is pd.NA or v is None or (isinstance(v, float) and np.isnan(v)):
+            return ""
+        return f"{v:.2f}" if isinstance(v, (float, np.floating)) else str(v)
+    out = pd.DataFrame({c: [cell(v) for v in frame[c]] for c in frame.columns}, index=frame.index)
+    out.columns.name = frame.columns.name
+    return out
+
+
+def markdown_table(header, rows, right=()) -> str:
+    """A GitHub Markdown table from header names and rows of cell texts; columns whose
+    index is in ``right`` are right-aligned; ``|`` in cells is escaped. Written here rather
+    than with ``DataFrame.to_markdown``, which needs the ``tabulate`` package."""
+    escape = lambda text: str(text).replace("\\", "\\\\").replace("|", "\\|")
+    lines = ["| " + " | ".join(escape(h) for h in header) + " |",
+             "|" + "|".join("---:" if i in right else "---" for i in range(len(header))) + "|"]
+    lines += ["| " + " | ".join(escape(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def to_markdown(frame: pd.DataFrame) -> str:
+    """A DataFrame as a Markdown table: the index first, cells as :func:`_cells` shows them,
+    numeric columns right-aligned."""
+    right = {i + 1 for i, c in enumerate(frame.columns) if pd.api.types.is_numeric_dtype(frame[c])}
+    rows = [(label, *row) for label, row in zip(frame.index, _cells(frame).itertuples(index=False))]
+    return markdown_table([frame.index.name or "", *frame.columns], rows, right)
+
+
+def _to_text(frame: pd.DataFrame) -> str:
+    """A DataFrame as aligned plain text: numbers right-aligned, other columns left-aligned."""
+    cells = _cells(frame)
+    left = {c: (lambda w: lambda v: v.ljust(w))(max(map(len, [str(c), *cells[c]])))
+            for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])}
+    with pd.option_context("display.max_colwidth", None, "display.width", None):
+        text = cells.to_string(formatters=left, justify="left" if left else "right")
+    return "\n".join(line.rstrip() for line in text.split("\n"))
+
+
+def _ranked(frame: pd.DataFrame) -> pd.DataFrame:
+    """An error table indexed 1, 2, ... as ``rank``."""
+    return frame.set_axis(pd.RangeIndex(1, len(frame) + 1, name="rank"))
+
+
+_TITLES = {
+    "scores": "entity scores (overall: micro average over entities; macro avg: mean over types)",
+    "confusion": "entity confusion (span level; rows: gold type or spurious, columns: predicted type or missed)",
+    "fp": "most frequent false positives (predicted entities without a gold entity of the same type and boundaries)",
+    "fn": "most frequent false negatives (gold entities not predicted with the same type and boundaries)",
+}
+
+
+def _header(result: dict) -> tuple[str, str]:
+    """The line naming the data, its size, scheme and mode; and the token accuracy line."""
+    where = f"{result['data']}: " if "data" in result else ""
+    head = (f"{where}{result['tokens']} tokens, {result['gold_entities']} gold entities; "
+            f"scheme {result['scheme']}, mode {result['mode']}")
+    accuracy = f"token accuracy: {result['token_accuracy']:.2f}% (tokens whose tag equals the gold tag)"
+    return head, accuracy
+
+
+def _tables(result: dict, confusion, errors) -> list[tuple[str, pd.DataFrame]]:
+    """The report's tables in order, each under its :data:`_TITLES` name."""
+    tables = [("scores", report(result, macro=True))]
+    if confusion is not None:
+        tables.append(("confusion", confusion))
+    if errors is not None:
+        tables += [("fp", _ranked(errors[0])), ("fn", _ranked(errors[1]))]
+    return tables
+
+
+def as_table(result: dict, confusion=None, errors=None) -> str:
+    """A header line naming the data, scheme and mode; the per-type table with the overall
+    (micro) and macro lines; token accuracy; then the other tables."""
+    head, accuracy = _header(result)
+    out = [head]
+    for name, frame in _tables(result, confusion, errors):
+        if name != "scores":
+            out += ["", _TITLES[name] + ":"]
+        out.append(_to_text(frame.rename_axis(None) if name == "scores" else frame) if len(frame) else "(none)")
+        if name == "scores":
+            out.append(accuracy)
+    return "\n".join(out)
+
+
+def as_json(result: dict, confusion=None, errors=None) -> str:
+    """``result`` with ``confusion`` ({gold: {predicted: count}}) and ``errors``
+    ({"false_positives": [...], "false_negatives": [...]}) added when given."""
+    out = dict(result)
+    if confusion is not None:
+        out["confusion"] = {g: {p: int(v) for p, v in row.items()} for g, row in confusion.iterrows()}
+    if errors is not None:
+        records = lambda f: [{**r, "count": int(r["count"])} for r in f.to_dict(orient="records")]
+        out["errors"] = {"false_positives": records(errors[0]), "false_negatives": records(errors[1])}
+    return json.dumps(out, indent=2)
+
+
+def as_csv(result: dict, confusion=None, errors=None) -> str:
+    """Sections separated by one blank line, each a CSV with its own header row (read each
+    with ``pandas.read_csv``): the summary (``key,value``), the scores (``type,...``), then
+    the confusion table (``gold,...``) and the errors (``error,rank,...``) when given."""
+    tables = _tables(result, confusion, errors)
+    sections = [summary(result)] + [t for name, t in tables if name not in ("fp", "fn")]
+    if errors is not None:
+        kinds = [t.assign(error=kind).reset_index() for kind, (_, t) in zip(("false positive", "false negative"), tables[-2:])]
+        sections.append(pd.concat(kinds).set_index("error"))
+    return "\n".join(frame.to_csv(float_format="%.4f", lineterminator="\n") for frame in sections)
+
+
+def as_markdown(result: dict, confusion=None, errors=None) -> str:
+    """The header, token accuracy, then each table under a ``###`` heading."""
+    head, accuracy = _header(result)
+    out = [f"**{head}**", "", accuracy]
+    for name, frame in _tables(result, confusion, errors):
+        out += ["", f"### {_TITLES[name]}", "", to_markdown(frame) if len(frame) else "(none)"]
+    return "\n".join(out)
+
+
+FORMATS = {"table": as_table, "json": as_json, "csv": as_csv, "markdown": as_markdown}
+
+
+def format_report(result: dict, fmt: str = "table", confusion: pd.DataFrame | None = None,
+                  errors: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> str:
+    """The scores of :func:`nerwin.scoring.score` (and optionally its confusion table and
+    error lists) in the format :data:`FORMATS` names ``fmt``."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown report format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    return FORMATS[fmt](result, confusion, errors)
