@@ -25,6 +25,7 @@ import numpy as np
 from nerwin import config as cfg
 from nerwin.data import Corpus, read_conll
 from nerwin.embeddings import load_pretrained
+from nerwin.optim import make_optimizer
 from nerwin.tagger import Tagger
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,8 +71,6 @@ def corpora(config, pretrained, rng):
 
 def train_speed(config, train_c, pretrained, finetune: str, batch: int, repeat: int) -> list[float]:
     """Windows per second of whole epochs: forward, backward, update, as the trainer runs them."""
-    from nerwin.train import make_optimizer
-
     config = cfg.loads(cfg.dumps(config))
     config["embeddings"]["finetune"] = finetune
     rng = np.random.default_rng(0)

@@ -179,3 +179,20 @@ OPTIMIZERS = {
     "adam": Adam,
     "adamw": lambda **kw: Adam(**{"weight_decay": 0.01, **kw}),
 }
+
+
+def make_optimizer(config: dict) -> Optimizer:
+    """The optimizer the config's ``[optimizer]`` section names, given only the options its
+    update rule takes."""
+    o = config["optimizer"]
+    options = {k: v for k, v in o.items() if k not in ("name", "lr")}
+    if o["name"] not in ("momentum", "nesterov"):
+        options.pop("momentum")
+    if o["name"] not in ("adam", "adamw"):
+        for k in ("beta1", "beta2", "weight_decay"):
+            options.pop(k)
+    if o["name"] in ("sgd", "momentum", "nesterov"):
+        options.pop("eps")
+    if o["name"] == "adamw" and not options.get("weight_decay"):
+        options.pop("weight_decay")
+    return OPTIMIZERS[o["name"]](**options)

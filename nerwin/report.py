@@ -7,9 +7,9 @@ epoch, learning rate per step, dev F1 per type) need matplotlib, an optional ext
 (``pip install 'nerwin[plot]'``); without it the Markdown report alone is written.
 
 The learning rate is not read back from ``metrics.csv`` (which keeps one rate per epoch):
-it is recomputed from the run's config with :func:`nerwin.schedules.make_schedule`, the way
-:func:`nerwin.train.train` builds the schedule, which needs the number of batches per epoch
-and so the training file. Every file is written atomically.
+it is recomputed from the run's config with :func:`nerwin.schedules.schedule_from_config`,
+as :func:`nerwin.train.train` builds the schedule, which needs the number of batches per
+epoch and so the training file. Every file is written atomically.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from nerwin import config as cfg
 from nerwin.errors import DataError, NerwinError
 from nerwin.files import atomic_write, atomic_write_text
 from nerwin.runs import read_run
-from nerwin.schedules import make_schedule
+from nerwin.schedules import schedule_from_config
 from nerwin.tables import markdown_table, report, to_markdown
 
 REPORT = "report.md"
@@ -74,13 +74,6 @@ class Rates:
     notes: list = field(default_factory=list)
 
 
-def _schedule(config: dict, total: int):
-    """The schedule exactly as :func:`nerwin.train.train` builds it."""
-    s = config["schedule"]
-    return make_schedule(s["name"], config["optimizer"]["lr"], s["warmup"], decay=s["decay"],
-                         every=s["every"], min_lr=s["min_lr"], total=total)
-
-
 def train_windows(config: dict) -> int:
     """Training windows per epoch: one per token of the config's train file (DataError or
     ConfigError when it cannot be read)."""
@@ -111,7 +104,7 @@ def learning_rates(config: dict, epochs: int | None = None, history: pd.DataFram
     if windows is not None:
         n_batches = -(-windows // t["batch_size"])
         total = t["epochs"] * (n_batches if per_step else 1)
-        schedule = _schedule(config, total)
+        schedule = schedule_from_config(config, n_batches)
         steps = np.arange(epochs * n_batches)
         epoch0 = steps // n_batches
         lr = np.array([schedule(int(k)) for k in (steps if per_step else range(epochs))], np.float64)
@@ -122,7 +115,7 @@ def learning_rates(config: dict, epochs: int | None = None, history: pd.DataFram
         return rates
 
     if not per_step:
-        schedule = _schedule(config, t["epochs"])
+        schedule = schedule_from_config(config)
         frame = pd.DataFrame({"epoch": np.arange(1, epochs + 1),
                               "lr": [schedule(e) for e in range(epochs)]})
         rates = Rates(frame, "epoch", per, None, None, t["epochs"])

@@ -55,3 +55,15 @@ def make_schedule(name: str, lr: float, warmup: int = 0, **options):
         return rate
 
     return schedule
+
+
+def schedule_from_config(config: dict, n_batches: int | None = None):
+    """The schedule of a config's ``[schedule]`` section, as training uses it: its steps are
+    updates when ``schedule.per`` is "step" (``n_batches`` per epoch, so the total, cosine's
+    horizon, is epochs × n_batches), else epochs (total = epochs; ``n_batches`` unused)."""
+    s, epochs = config["schedule"], config["train"]["epochs"]
+    if s["per"] == "step" and n_batches is None:
+        raise ValueError("a schedule stepped per update needs the number of batches per epoch")
+    total = epochs * n_batches if s["per"] == "step" else epochs
+    return make_schedule(s["name"], config["optimizer"]["lr"], s["warmup"], decay=s["decay"],
+                         every=s["every"], min_lr=s["min_lr"], total=total)

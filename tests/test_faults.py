@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -15,7 +16,9 @@ from nerwin import config as cfg
 from nerwin.cli import cli
 from nerwin.errors import DataError
 from nerwin.tagger import Tagger
-from nerwin.train import CHECKPOINT, Interrupted, train
+from nerwin.checkpoint import CHECKPOINT
+from nerwin.model import WindowNetwork
+from nerwin.train import Interrupted, train
 
 from conftest import ROOT, SAMPLE
 
@@ -30,6 +33,22 @@ def assert_same_params(a, b):
         np.testing.assert_array_equal(a[k], b[k], err_msg=k)
 
 
+@contextmanager
+def sigint_during_step(n):
+    """SIGINT raised while the trainer computes its ``n``-th update, as if Ctrl-C arrived then."""
+    original, calls = WindowNetwork.loss_and_grads, []
+
+    def loss_and_grads(self, *args, **kwargs):
+        calls.append(None)
+        if len(calls) == n:
+            signal.raise_signal(signal.SIGINT)
+        return original(self, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(WindowNetwork, "loss_and_grads", loss_and_grads)
+        yield
+
+
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory):
     return train(cfg.load(None, SMALL), tmp_path_factory.mktemp("full") / "run", quiet=True)
@@ -38,8 +57,8 @@ def uninterrupted(tmp_path_factory):
 @pytest.mark.parametrize("stop_after", [1, 23, 24, 40, 69])   # 23 batches an epoch
 def test_resumed_run_equals_uninterrupted_run(uninterrupted, stop_after, tmp_path):
     config = cfg.load(None, SMALL)
-    with pytest.raises(Interrupted, match="resume with"):
-        train(config, tmp_path / "run", quiet=True, stop_after_steps=stop_after)
+    with pytest.raises(Interrupted, match="resume with"), sigint_during_step(stop_after):
+        train(config, tmp_path / "run", quiet=True)
     assert (tmp_path / "run" / CHECKPOINT).is_file()
     resumed = train(config, tmp_path / "run", quiet=True, resume=True)
     assert_same_params(uninterrupted.tagger.network.params, resumed.tagger.network.params)
@@ -49,16 +68,16 @@ def test_resumed_run_equals_uninterrupted_run(uninterrupted, stop_after, tmp_pat
 
 def test_resume_refuses_a_changed_config_or_data(tmp_path):
     config = cfg.load(None, SMALL)
-    with pytest.raises(Interrupted):
-        train(config, tmp_path / "run", quiet=True, stop_after_steps=5)
+    with pytest.raises(Interrupted), sigint_during_step(5):
+        train(config, tmp_path / "run", quiet=True)
     changed = cfg.load(None, SMALL + ["optimizer.lr=0.002"])
     with pytest.raises(DataError, match="config changed"):
         train(changed, tmp_path / "run", quiet=True, resume=True)
     copy = tmp_path / "train.conll"
     copy.write_text((SAMPLE / "train.conll").read_text())
     on_copy = cfg.load(None, SMALL + [f'data.train="{copy}"'])
-    with pytest.raises(Interrupted):
-        train(on_copy, tmp_path / "run2", quiet=True, stop_after_steps=5)
+    with pytest.raises(Interrupted), sigint_during_step(5):
+        train(on_copy, tmp_path / "run2", quiet=True)
     copy.write_text((SAMPLE / "train.conll").read_text() + "Extra B-PER\n\n")
     with pytest.raises(DataError, match="data.train file changed"):
         train(on_copy, tmp_path / "run2", quiet=True, resume=True)
