@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from nerwin import tags as T
-from nerwin.errors import DataError, shorten, where
+from nerwin.errors import DataError, line_of, shorten, where
 
 DOCSTART = "-DOCSTART-"
 _COLUMNS = re.compile(r"[ \t]+")  # columns are separated by spaces and tabs only
@@ -197,12 +197,6 @@ def read_conll(path, require_tags: bool = True, encoding: str = "utf-8") -> Corp
     )
     corpus._read_tags()  # also validates every tag
     return corpus
-
-
-def line_of(raw: bytes, offset: int) -> int:
-    """1-based line of a byte offset (LF, CRLF and CR end lines, as :func:`read_conll` reads)."""
-    head = raw[:offset].replace(b"\r\n", b"\n")
-    return head.count(b"\n") + head.count(b"\r") + 1
 
 
 def decode(raw: bytes, path, encoding: str) -> str:

@@ -17,8 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nerwin.data import line_of
-from nerwin.errors import DataError, shorten, where
+from nerwin.errors import DataError, line_of, shorten, where
 from nerwin.wordindex import WordIndex, cached
 
 GLOVE_PACKAGE = "glove-6b-50d"

@@ -24,6 +24,13 @@ def where(path, line=None) -> str:
     return f"{path}:{line}" if line is not None else f"{path}"
 
 
+def line_of(raw: bytes, offset: int) -> int:
+    """1-based line of a byte offset in a file's bytes (LF, CRLF and CR end lines, as
+    :func:`nerwin.data.read_conll` reads them)."""
+    head = raw[:offset].replace(b"\r\n", b"\n")
+    return head.count(b"\n") + head.count(b"\r") + 1
+
+
 def shorten(text, width: int = 40) -> str:
     """``repr`` of a piece of the input for a message, cut to about ``width`` characters
     (a 10 MB field must not become a 10 MB message)."""

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from nerwin.model import WindowNetwork, dense_grads
+from nerwin.model import WindowNetwork, dense_grads, network_settings
+from nerwin.tags import LabelSet
 
 TINY = 1e-12
 
@@ -82,16 +83,13 @@ def random_network(config: dict, rng, n_words: int = 12, n_casings: int = 6, wor
     """A small float64 network shaped like ``config`` (same activation, loss, depth, window,
     regularisation; layers of at most 7 units), biases drawn at random: with zero biases a
     unit whose inputs are all dropped sits exactly on a ReLU kink, where no derivative exists."""
-    from nerwin.tagger import network_settings
-    from nerwin.tags import LabelSet
-
     labels = LabelSet(["LOC", "PER"], config["data"]["scheme"])
     model = config["model"]
     hidden = [min(h, 7) for h in model["hidden"]]
     casing_dim = min(config["embeddings"]["casing_dim"], 3)
     net = WindowNetwork.create(rng, n_words, word_dim, n_casings, casing_dim, model["window"], hidden,
                                len(labels), init=model["init"], dtype=np.float64, prelu_init=model["prelu_init"],
-                               **network_settings(config, labels))
+                               **network_settings(config, len(labels)))
     for name, theta in net.params.items():
         if name.startswith("b") or name == "c":
             theta[...] = rng.normal(0.0, 0.1, theta.shape)

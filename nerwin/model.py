@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from nerwin.features import SPECIALS
 from nerwin.nn.activations import ACTIVATIONS, maxout, prelu, relu
 from nerwin.nn.initializers import INITIALIZERS
 from nerwin.nn.layers import SparseRows, dropout, embed, linear, reusable, score
@@ -212,6 +213,24 @@ class WindowNetwork:
             penalty += float(np.multiply(theta, theta, out=scratch).sum())
             grads[name] += np.multiply(theta, 2 * self.l2, out=scratch)
         return self.l2 * penalty
+
+
+def network_settings(config: dict, n_classes: int) -> dict:
+    """The keyword settings of :class:`WindowNetwork` (activation, loss, regularisation,
+    fine-tuning) that a config gives, for a network of ``n_classes`` tags (class 0 is O)."""
+    reg, loss = config["regularization"], config["loss"]
+    weights = np.ones(n_classes, np.float32)
+    weights[0] = loss["o_weight"]
+    return dict(
+        activation=config["model"]["activation"], loss=loss["name"],
+        dropout_input=reg["dropout_input"], dropout_hidden=reg["dropout_hidden"],
+        l2=reg["l2"], l2_biases=reg["l2_biases"], l2_embeddings=reg["l2_embeddings"],
+        finetune=config["embeddings"]["finetune"],
+        # "seen": only vectors of words seen in training move; <unk>, <s>, </s> stay put
+        frozen_rows=np.arange(len(SPECIALS)) if config["embeddings"]["finetune"] == "seen" else (),
+        class_weights=None if loss["o_weight"] == 1.0 else weights,
+        maxout_pieces=config["model"]["maxout_pieces"],
+    )
 
 
 def dense_grads(grads: dict, params: dict) -> dict:

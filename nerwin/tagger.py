@@ -22,8 +22,8 @@ from nerwin.decode import viterbi
 from nerwin.embeddings import Pretrained, load_pretrained
 from nerwin.errors import ConfigError, DataError
 from nerwin.files import atomic_write, npz_bytes
-from nerwin.features import CASINGS, SPECIALS, Vocabulary, Windows
-from nerwin.model import WindowNetwork
+from nerwin.features import CASINGS, Vocabulary, Windows
+from nerwin.model import WindowNetwork, network_settings
 from nerwin.nn.losses import softmax
 
 FORMAT = "nerwin-model"
@@ -31,23 +31,6 @@ VERSION = 2  # 2: the window is the w word vectors, then the w casing vectors
 MODEL_FILE = "model.npz"
 # the English model trained on CoNLL-2003 by `make model`, used when predict gets no --model
 SHIPPED_MODEL = Path(__file__).resolve().parent.parent / "data" / "models" / "conll2003.npz"
-
-
-def network_settings(config: dict, labels: T.LabelSet) -> dict:
-    """The network's loss and regularisation settings from a config."""
-    reg, loss = config["regularization"], config["loss"]
-    weights = np.ones(len(labels), np.float32)
-    weights[0] = loss["o_weight"]
-    return dict(
-        activation=config["model"]["activation"], loss=loss["name"],
-        dropout_input=reg["dropout_input"], dropout_hidden=reg["dropout_hidden"],
-        l2=reg["l2"], l2_biases=reg["l2_biases"], l2_embeddings=reg["l2_embeddings"],
-        finetune=config["embeddings"]["finetune"],
-        # "seen": only vectors of words seen in training move; <unk>, <s>, </s> stay put
-        frozen_rows=np.arange(len(SPECIALS)) if config["embeddings"]["finetune"] == "seen" else (),
-        class_weights=None if loss["o_weight"] == 1.0 else weights,
-        maxout_pieces=config["model"]["maxout_pieces"],
-    )
 
 
 class Tagger:
@@ -73,7 +56,7 @@ class Tagger:
         network = WindowNetwork.create(
             rng, len(vocab), dim, len(CASINGS), emb["casing_dim"], model["window"], model["hidden"],
             len(labels), init=model["init"], word_vectors=vectors, prelu_init=model["prelu_init"],
-            **network_settings(config, labels),
+            **network_settings(config, len(labels)),
         )
         return cls(network, vocab, labels, config, pretrained)
 
@@ -171,7 +154,7 @@ class Tagger:
             )
         if actual.get("E", (None,))[0] != len(vocab) or actual.get("c", (None,))[0] != len(labels):
             raise DataError(f"{path}: parameter shapes do not match the model's vocabulary and tags")
-        network = WindowNetwork(params, **network_settings(config, labels))
+        network = WindowNetwork(params, **network_settings(config, len(labels)))
         _check_network(network, config, len(labels), path)
         return cls(network, vocab, labels, config)
 
