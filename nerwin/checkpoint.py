@@ -35,6 +35,7 @@ class Progress:
     best_epoch: int = 0
     stale: int = 0            # epochs without a dev F1 gain
     history: list = field(default_factory=list)
+    rates: list = field(default_factory=list)     # the learning rate of every update so far
     epoch_rng: dict = field(default_factory=dict)  # generator state when this epoch began
 
 

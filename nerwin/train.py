@@ -34,6 +34,7 @@ from nerwin.optim import make_optimizer
 from nerwin.schedules import schedule_from_config
 from nerwin.tagger import MODEL_FILE, Tagger
 
+RATES = "lr.csv"
 NOT_EVALUATED = dict.fromkeys(("precision", "recall", "f1", "token_accuracy"), float("nan"))
 
 
@@ -133,7 +134,7 @@ def train(config: dict, out=None, quiet: bool = False, log=None, resume: bool = 
                         save_checkpoint(out / CHECKPOINT, net, optimizer, rng, p, prints)
                         raise Interrupted(f"interrupted at epoch {p.epoch}, batch {p.batch}; checkpoint saved: "
                                           f"resume with  nerwin train --resume {out}")
-            _end_epoch(tagger, dev_c, p, config, n, lr, start, out, say)
+            _end_epoch(tagger, dev_c, p, config, n, n_batches, lr, start, out, say)
             save_checkpoint(out / CHECKPOINT, net, optimizer, rng, p, prints)
             if t["patience"] and p.stale >= t["patience"]:
                 say(f"early stop: no dev F1 gain in {p.stale} epochs")
@@ -179,14 +180,16 @@ def _step(net, optimizer, X, y, idx, rng, lr: float, emb_scale: float, p: Progre
         )
     optimizer.step(net.params, net.updates(grads), lr, {"E": lr * emb_scale} if emb_scale else None)
     p.epoch_loss += loss * len(idx)
+    p.rates.append(lr)
     p.batch += 1
     p.step += 1
 
 
-def _end_epoch(tagger: Tagger, dev_c: Corpus, p: Progress, config: dict, n: int, lr: float,
+def _end_epoch(tagger: Tagger, dev_c: Corpus, p: Progress, config: dict, n: int, n_batches: int, lr: float,
                start: float, out: Path, say) -> None:
-    """Evaluate on dev when due, add the epoch's row to the history and ``metrics.csv``, keep
-    the model if its dev F1 is the best so far, and move ``p`` to the next epoch."""
+    """Evaluate on dev when due, add the epoch's row to the history and ``metrics.csv``, write
+    every update's rate so far to ``lr.csv``, keep the model if its dev F1 is the best so far,
+    and move ``p`` to the next epoch."""
     t = config["train"]
     train_time = time.perf_counter() - start
     evaluated = p.epoch == t["epochs"] or p.epoch % t["eval_every"] == 0
@@ -204,8 +207,17 @@ def _end_epoch(tagger: Tagger, dev_c: Corpus, p: Progress, config: dict, n: int,
     elif evaluated:
         p.stale += 1
     atomic_write_text(out / "metrics.csv", pd.DataFrame(p.history).to_csv(index=False, float_format="%.4f"))
+    atomic_write_text(out / RATES, _rates_csv(p.rates, p.step, n_batches))
     if evaluated:
         say(f"epoch {p.epoch:3d}  loss {row['loss']:.4f}  dev P {row['dev_precision']:.2f} "
             f"R {row['dev_recall']:.2f} F1 {row['dev_f1']:.2f}  lr {lr:.2g}  {row['seconds']:.1f}s"
             f"{'  *' if improved else ''}")
     p.epoch, p.batch, p.epoch_loss = p.epoch + 1, 0, 0.0
+
+
+def _rates_csv(rates: list, step: int, n_batches: int) -> str:
+    """``lr.csv``: one row per update, ``step`` (0-based), ``epoch`` (1-based) and ``lr`` to
+    the last bit. ``rates`` are the latest updates' up to ``step`` (all of them, unless the
+    run resumed a checkpoint written before nerwin recorded rates)."""
+    steps = np.arange(step - len(rates), step)
+    return pd.DataFrame({"step": steps, "epoch": steps // n_batches + 1, "lr": rates}).to_csv(index=False)

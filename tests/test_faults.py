@@ -9,6 +9,7 @@ import time
 from contextlib import contextmanager
 
 import numpy as np
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -24,7 +25,8 @@ from conftest import ROOT, SAMPLE
 
 SAMPLE_DATA = [f'data.train="{SAMPLE / "train.conll"}"', f'data.dev="{SAMPLE / "dev.conll"}"']
 SMALL = SAMPLE_DATA + ["train.epochs=3", "model.hidden=[40, 30]", "regularization.dropout_hidden=0.3",
-                       "regularization.dropout_input=0.1"]
+                       "regularization.dropout_input=0.1",
+                       'schedule.name="cosine"', 'schedule.per="step"', "schedule.warmup=5"]  # a new rate every update
 
 
 def assert_same_params(a, b):
@@ -54,7 +56,7 @@ def uninterrupted(tmp_path_factory):
     return train(cfg.load(None, SMALL), tmp_path_factory.mktemp("full") / "run", quiet=True)
 
 
-@pytest.mark.parametrize("stop_after", [1, 23, 24, 40, 69])   # 23 batches an epoch
+@pytest.mark.parametrize("stop_after", [1, 24, 25, 40, 72])   # 24 batches an epoch, 3 epochs
 def test_resumed_run_equals_uninterrupted_run(uninterrupted, stop_after, tmp_path):
     config = cfg.load(None, SMALL)
     with pytest.raises(Interrupted, match="resume with"), sigint_during_step(stop_after):
@@ -62,8 +64,11 @@ def test_resumed_run_equals_uninterrupted_run(uninterrupted, stop_after, tmp_pat
     assert (tmp_path / "run" / CHECKPOINT).is_file()
     resumed = train(config, tmp_path / "run", quiet=True, resume=True)
     assert_same_params(uninterrupted.tagger.network.params, resumed.tagger.network.params)
-    cols = ["epoch", "loss", "dev_f1"]
+    cols = ["epoch", "loss", "dev_f1", "lr"]
     assert resumed.history[cols].equals(uninterrupted.history[cols])
+    rates = pd.read_csv(uninterrupted.path / "lr.csv")   # every update's rate, one row each
+    assert rates["step"].tolist() == list(range(72)) and rates["epoch"].tolist() == [1] * 24 + [2] * 24 + [3] * 24
+    assert (tmp_path / "run" / "lr.csv").read_bytes() == (uninterrupted.path / "lr.csv").read_bytes()
 
 
 def test_resume_refuses_a_changed_config_or_data(tmp_path):
