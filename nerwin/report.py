@@ -1,15 +1,14 @@
 """Run reports: one Markdown page and a few PNG plots for a run folder (``nerwin report``).
 
 ``report.md`` gives the settings that differ from the defaults, the best dev F1 and its
-epoch, the per-epoch table of ``metrics.csv``, the learning rate the schedule gave, and the
+epoch, the per-epoch table of ``metrics.csv``, the learning rate of every update, and the
 saved model's scores per entity type on dev. The plots (training loss and dev F1 per
 epoch, learning rate per step, dev F1 per type) need matplotlib, an optional extra
 (``pip install 'nerwin[plot]'``); without it the Markdown report alone is written.
 
-The learning rate is not read back from ``metrics.csv`` (which keeps one rate per epoch):
-it is recomputed from the run's config with :func:`nerwin.schedules.schedule_from_config`,
-as :func:`nerwin.train.train` builds the schedule, which needs the number of batches per
-epoch and so the training file. Every file is written atomically.
+The learning rate is read from ``lr.csv``, where the trainer records the rate of every
+update; for runs trained before it did, each epoch's rate from ``metrics.csv`` is shown
+instead, with a note. Every file is written atomically.
 """
 
 from __future__ import annotations
@@ -25,8 +24,8 @@ from nerwin import config as cfg
 from nerwin.errors import DataError, NerwinError
 from nerwin.files import atomic_write, atomic_write_text
 from nerwin.runs import read_run
-from nerwin.schedules import schedule_from_config
 from nerwin.tables import markdown_table, report, to_markdown
+from nerwin.train import RATES
 
 REPORT = "report.md"
 DPI = 100
@@ -58,96 +57,37 @@ def key_settings(config: dict) -> list[tuple[str, object, object]]:
 
 @dataclass
 class Rates:
-    """The learning rate a run was trained with.
+    """The learning rate a run was trained with, as the trainer recorded it.
 
-    ``frame`` has columns ``step`` (0-based update), ``epoch`` (1-based) and ``lr`` when
-    ``unit`` is "step"; ``epoch`` and ``lr`` when it is "epoch" (the fallback when the
-    batches per epoch are unknown). ``notes`` say why a fallback was taken or where the
-    recomputed rates disagree with ``metrics.csv``."""
+    ``frame`` has columns ``step`` (0-based update), ``epoch`` (1-based) and ``lr``, read
+    from the run's ``lr.csv`` (``unit`` "step"); for a run without a readable ``lr.csv``
+    (one trained before nerwin wrote it), ``epoch`` and ``lr`` from ``metrics.csv``, the
+    rate of each epoch's last update (``unit`` "epoch"), and ``notes`` say so."""
 
     frame: pd.DataFrame
     unit: str
-    per: str                      # the schedule's own granularity, config schedule.per
-    batches_per_epoch: int | None
-    windows: int | None           # training windows (= tokens) per epoch
-    total: int | None             # the schedule's total (cosine's horizon)
     notes: list = field(default_factory=list)
 
-
-def train_windows(config: dict) -> int:
-    """Training windows per epoch: one per token of the config's train file (DataError or
-    ConfigError when it cannot be read)."""
-    from nerwin.data import read_conll
-
-    return read_conll(cfg.resolve_path(config, "data.train"), encoding=config["data"]["encoding"]).n_tokens
+    @property
+    def batches_per_epoch(self) -> int | None:
+        return int(self.frame["epoch"].value_counts().max()) if self.unit == "step" and len(self.frame) else None
 
 
-def learning_rates(config: dict, epochs: int | None = None, history: pd.DataFrame | None = None) -> Rates:
-    """The learning rate of every update of the first ``epochs`` epochs (default: the
-    config's), recomputed as the trainer computes it.
-
-    Per step the rate at update ``k`` is ``schedule(k)``, per epoch ``schedule(epoch - 1)``
-    for every update of the epoch; the schedule's total is epochs × batches per epoch (per
-    step) or epochs, and batches per epoch = ceil(training windows / batch size). When the
-    train file cannot be read, the rates are given per epoch instead: from the schedule for
-    a per-epoch schedule, else from ``history``'s ``lr`` column (each epoch's last update),
-    with a note. With ``history`` the recomputed rates are checked against its ``lr`` column.
-    """
-    t, per = config["train"], config["schedule"]["per"]
-    per_step = per == "step"
-    epochs = int(t["epochs"] if epochs is None else epochs)
+def read_rates(run: Path, history: pd.DataFrame) -> Rates:
+    """The run's learning rate per update from ``lr.csv``, else per epoch from ``history``."""
     try:
-        windows = train_windows(config)
-    except NerwinError as e:
-        windows, problem = None, str(e)
-
-    if windows is not None:
-        n_batches = -(-windows // t["batch_size"])
-        total = t["epochs"] * (n_batches if per_step else 1)
-        schedule = schedule_from_config(config, n_batches)
-        steps = np.arange(epochs * n_batches)
-        epoch0 = steps // n_batches
-        lr = np.array([schedule(int(k)) for k in (steps if per_step else range(epochs))], np.float64)
-        frame = pd.DataFrame({"step": steps, "epoch": epoch0 + 1, "lr": lr if per_step else lr[epoch0]})
-        rates = Rates(frame, "step", per, n_batches, windows, total)
-        last = frame.groupby("epoch")["lr"].last()  # the rate metrics.csv records for each epoch
-        _check_recorded(rates, last, history)
-        return rates
-
-    if not per_step:
-        schedule = schedule_from_config(config)
-        frame = pd.DataFrame({"epoch": np.arange(1, epochs + 1),
-                              "lr": [schedule(e) for e in range(epochs)]})
-        rates = Rates(frame, "epoch", per, None, None, t["epochs"])
-        rates.notes.append(f"the train file is not readable ({problem}), so the batches per epoch are "
-                           "unknown: the learning rate is shown per epoch (the schedule steps per epoch, "
-                           "so these are the rates every update of the epoch used)")
-        _check_recorded(rates, frame.set_index("epoch")["lr"], history)
-        return rates
-    recorded = history[["epoch", "lr"]].dropna() if history is not None and "lr" in history else None
-    frame = (recorded.astype({"epoch": int}).reset_index(drop=True) if recorded is not None
-             else pd.DataFrame({"epoch": pd.Series(dtype=int), "lr": pd.Series(dtype=float)}))
-    rates = Rates(frame, "epoch", per, None, None, None)
-    rates.notes.append(f"the train file is not readable ({problem}), so the batches per epoch and the "
-                       "schedule's total are unknown: the learning rate is shown per epoch, as metrics.csv "
-                       "recorded it (the rate of each epoch's last update), not per step")
-    return rates
-
-
-def _check_recorded(rates: Rates, expected: pd.Series, history: pd.DataFrame | None) -> None:
-    """Note where metrics.csv's per-epoch rate (written to 4 decimals) disagrees with ours."""
-    if history is None or "lr" not in history or "epoch" not in history:
-        return
-    recorded = history.dropna(subset=["lr"]).set_index("epoch")["lr"]
-    common = recorded.index.intersection(expected.index)
-    if not len(common):
-        return
-    off = ~np.isclose(recorded[common].to_numpy(float), expected[common].to_numpy(float), rtol=1e-6, atol=5.1e-5)
-    if off.any():
-        e = int(common[np.argmax(off)])
-        rates.notes.append(f"the recomputed learning rate disagrees with metrics.csv (epoch {e}: "
-                           f"{expected[e]:.4g} here, {recorded[e]:.4g} recorded); was the run trained on "
-                           "other data than its config's train file, or has that file changed?")
+        frame = pd.read_csv(run / RATES)
+        if list(frame.columns) == ["step", "epoch", "lr"] and all(map(pd.api.types.is_numeric_dtype, frame.dtypes)):
+            return Rates(frame, "step")
+        problem = "does not hold the numeric columns step, epoch and lr"
+    except FileNotFoundError:
+        problem = "is missing (runs trained before nerwin recorded every update's rate have none)"
+    except ValueError:  # pandas' parser errors and undecodable bytes among them
+        problem = "is not readable"
+    frame = history[["epoch", "lr"]].dropna() if "lr" in history else pd.DataFrame(columns=["epoch", "lr"])
+    return Rates(frame.reset_index(drop=True), "epoch",
+                 [f"{run / RATES} {problem}: the learning rate is shown per epoch, as metrics.csv recorded it "
+                  "(the rate of each epoch's last update), not per step"])
 
 
 def dev_scores(run: Path, config: dict) -> dict:
@@ -196,11 +136,8 @@ def _rates_text(rates: Rates, config: dict) -> str:
     if s["warmup"]:
         what += f", with {s['warmup']} warm-up {s['per']}s"
     if rates.unit == "step":
-        how = (f"{rates.windows} training windows / batch {config['train']['batch_size']} = "
-               f"{rates.batches_per_epoch} batches per epoch; {len(rates.frame)} steps over "
-               f"{rates.frame['epoch'].max()} epochs")
-        if s["per"] == "step":
-            how += f" (schedule total {rates.total} steps)"
+        how = (f"batch {config['train']['batch_size']}, {rates.batches_per_epoch} batches per epoch; "
+               f"{len(rates.frame)} steps over {rates.frame['epoch'].max()} epochs, as recorded in {RATES}")
     else:
         how = f"shown per epoch, {len(rates.frame)} epochs"
     lr = rates.frame["lr"]
@@ -248,8 +185,8 @@ def plot_curves(Figure, history: pd.DataFrame, best_epoch: int) -> bytes:
     return _png(fig)
 
 
-def plot_rates(Figure, rates: Rates) -> bytes:
-    """The learning rate per step (or per epoch in the fallback)."""
+def plot_rates(Figure, rates: Rates, per: str) -> bytes:
+    """The learning rate per step (or per epoch in the fallback); ``per`` is the schedule's."""
     fig = Figure(figsize=PLOTS["lr"][1], dpi=DPI)
     ax = fig.subplots()
     frame = rates.frame
@@ -260,7 +197,7 @@ def plot_rates(Figure, rates: Rates) -> bytes:
         ax.plot(frame["epoch"], frame["lr"], color="tab:purple", marker="o")
         ax.set_xlabel("epoch")
         ax.xaxis.get_major_locator().set_params(integer=True)
-    ax.set(title=f"learning rate (schedule per {rates.per})", ylabel="learning rate")
+    ax.set(title=f"learning rate (schedule per {per})", ylabel="learning rate")
     ax.ticklabel_format(axis="y", style="sci", scilimits=(-3, 3))
     ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -305,10 +242,8 @@ def write_report(run, out=None, plots: bool = True) -> dict:
     except OSError as e:
         raise DataError(f"{out}: cannot create the report folder: {e.strerror}") from None
 
-    notes = []
-    epochs_run = int(history["epoch"].max()) if len(history) else 0
-    rates = learning_rates(config, epochs_run, history)
-    notes += rates.notes
+    rates = read_rates(run, history)
+    notes = list(rates.notes)
     try:
         dev = dev_scores(run, config)
     except NerwinError as e:
@@ -323,7 +258,7 @@ def write_report(run, out=None, plots: bool = True) -> dict:
         if len(history):
             images["curves"] = plot_curves(Figure, history, summary["best_epoch"])
         if len(rates.frame):
-            images["lr"] = plot_rates(Figure, rates)
+            images["lr"] = plot_rates(Figure, rates, config["schedule"]["per"])
         if dev is not None and dev["per_type"]:
             images["types"] = plot_types(Figure, dev)
     link = lambda name, alt: [f"![{alt}]({PLOTS[name][0]})", ""] if name in images else []

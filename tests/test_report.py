@@ -136,23 +136,23 @@ def test_plots_are_valid_pngs_of_the_expected_size(runs_root, tmp_path):
         assert pixels.std() > 0  # something was drawn
 
 
-def test_learning_rate_is_the_schedule_per_step(runs_root, tmp_path):
-    from nerwin import config as cfg
+def test_learning_rate_is_read_per_step_from_lr_csv(runs_root, tmp_path):
     from nerwin.data import read_conll
-    from nerwin.report import learning_rates
+    from nerwin.report import write_report
     from nerwin.schedules import make_schedule
 
     run = runs_root / "cosine"
-    config = cfg.loads((run / "config.toml").read_text(encoding="utf-8"))
     history = pd.read_csv(run / "metrics.csv")
-    rates = learning_rates(config, history=history)
+    result = write_report(run, tmp_path)
+    rates = result["rates"]
 
     n_batches = math.ceil(read_conll(SAMPLE / "train.conll").n_tokens / 128)
     total = 3 * n_batches
     schedule = make_schedule("cosine", 0.001, 5, decay=0.5, every=1, min_lr=0.0, total=total)
-    assert rates.unit == "step" and rates.batches_per_epoch == n_batches and rates.total == total
+    assert rates.unit == "step" and rates.batches_per_epoch == n_batches
     assert rates.frame["step"].tolist() == list(range(total))
-    assert np.array_equal(rates.frame["lr"].to_numpy(), [schedule(k) for k in range(total)])
+    assert rates.frame["epoch"].tolist() == [e for e in (1, 2, 3) for _ in range(n_batches)]
+    assert np.array_equal(rates.frame["lr"].to_numpy(), [schedule(k) for k in range(total)])  # to the last bit
     assert rates.frame["lr"].iloc[0] < rates.frame["lr"].iloc[4]  # warming up
     assert rates.frame["lr"].iloc[-1] < rates.frame["lr"].iloc[n_batches]  # decaying
     # the trainer recorded each epoch's last rate in metrics.csv
@@ -160,10 +160,18 @@ def test_learning_rate_is_the_schedule_per_step(runs_root, tmp_path):
     assert np.allclose(history["lr"].to_numpy(), last, atol=5.1e-5)
     assert rates.notes == []
 
-    text = _report(run, tmp_path)
-    section = _section(text, "Learning rate")
+    section = _section(result["report"].read_text(encoding="utf-8"), "Learning rate")
     assert f"{n_batches} batches per epoch; {total} steps over 3 epochs" in section
-    assert "(schedule total" in section
+    assert "recorded in lr.csv" in section
+
+
+def test_a_per_epoch_schedule_gives_every_update_of_an_epoch_its_rate(tmp_path):
+    from nerwin.report import write_report
+
+    run = _train(tmp_path / "run", 'schedule.name="step"', "schedule.decay=0.5", "train.epochs=2")
+    rates = write_report(run)["rates"]
+    assert rates.unit == "step" and rates.notes == []
+    assert rates.frame.groupby("epoch")["lr"].agg(["min", "max"]).to_numpy().tolist() == [[0.001] * 2, [0.0005] * 2]
 
 
 def test_epochs_without_dev_figures_show_a_dash(runs_root, tmp_path):
@@ -182,17 +190,33 @@ def _edit_config(run, key, value):
     config.write_text(new, encoding="utf-8")
 
 
-def test_an_unreadable_train_file_falls_back_to_rates_per_epoch(runs_root, tmp_path):
+def test_the_rates_need_no_train_file(runs_root, tmp_path):
     from nerwin.report import write_report
 
     run = shutil.copytree(runs_root / "cosine", tmp_path / "run")
     _edit_config(run, "train", tmp_path / "gone.conll")
     result = write_report(run)
+    assert result["rates"].unit == "step" and result["rates"].notes == []
+    assert "## Notes" not in result["report"].read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("damage", ["delete", "garble"])
+def test_a_run_without_lr_csv_falls_back_to_rates_per_epoch(runs_root, tmp_path, damage):
+    from nerwin.report import write_report
+
+    run = shutil.copytree(runs_root / "cosine", tmp_path / "run")
+    if damage == "delete":   # as runs trained before the trainer wrote lr.csv
+        (run / "lr.csv").unlink()
+    else:
+        (run / "lr.csv").write_text("step,epoch,lr\n0,1,fast\n", encoding="utf-8")
+    result = write_report(run)
     text = result["report"].read_text(encoding="utf-8")
     assert result["rates"].unit == "epoch"
     history = pd.read_csv(run / "metrics.csv")
     assert result["rates"].frame["lr"].tolist() == history["lr"].tolist()
-    assert "gone.conll" in text and "shown per epoch" in _section(text, "Notes")
+    notes = _section(text, "Notes")
+    assert "lr.csv" in notes and "shown per epoch" in notes
+    assert ("is missing" if damage == "delete" else "numeric columns") in notes
     assert (run / "report-lr.png").is_file()
 
 
