@@ -1,7 +1,8 @@
 """Learning-rate schedules: pure functions of the step, ``lr = schedule(step)``.
 
-``make_schedule`` builds one from config values; ``step`` counts updates (or epochs, when
-the trainer is told to step per epoch), starting at 0. Warm-up rises linearly from 0 to
+``make_schedule`` builds one from config values; its ``step`` counts from 0 whatever it
+counts. ``schedule_from_config`` gives the trainer a function of the update, counting
+updates or epochs as the config says. Warm-up rises linearly from 0 to
 the schedule's value over ``warmup`` steps.
 """
 
@@ -57,13 +58,14 @@ def make_schedule(name: str, lr: float, warmup: int = 0, **options):
     return schedule
 
 
-def schedule_from_config(config: dict, n_batches: int | None = None):
-    """The schedule of a config's ``[schedule]`` section, as training uses it: its steps are
-    updates when ``schedule.per`` is "step" (``n_batches`` per epoch, so the total, cosine's
-    horizon, is epochs × n_batches), else epochs (total = epochs; ``n_batches`` unused)."""
+def schedule_from_config(config: dict, n_batches: int):
+    """``lr = schedule(k)``: the rate of update ``k`` (0-based) under a config's ``[schedule]``
+    section, with ``n_batches`` updates an epoch. This is the one place that reads
+    ``schedule.per``: per "step" the named schedule counts updates (its total, cosine's
+    horizon, is epochs × n_batches); per "epoch" it counts epochs (total: epochs) and update
+    ``k`` takes the rate of epoch ⌊k / n_batches⌋."""
     s, epochs = config["schedule"], config["train"]["epochs"]
-    if s["per"] == "step" and n_batches is None:
-        raise ValueError("a schedule stepped per update needs the number of batches per epoch")
-    total = epochs * n_batches if s["per"] == "step" else epochs
-    return make_schedule(s["name"], config["optimizer"]["lr"], s["warmup"], decay=s["decay"],
-                         every=s["every"], min_lr=s["min_lr"], total=total)
+    per_step = s["per"] == "step"
+    rule = make_schedule(s["name"], config["optimizer"]["lr"], s["warmup"], decay=s["decay"],
+                         every=s["every"], min_lr=s["min_lr"], total=epochs * n_batches if per_step else epochs)
+    return rule if per_step else lambda k: rule(k // n_batches)

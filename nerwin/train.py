@@ -112,7 +112,7 @@ def train(config: dict, out=None, quiet: bool = False, log=None, resume: bool = 
 
     n, batch = len(y), t["batch_size"]
     n_batches = -(-n // batch)
-    schedule, per_step = schedule_from_config(config, n_batches), config["schedule"]["per"] == "step"
+    schedule = schedule_from_config(config, n_batches)
     emb_scale = config["embeddings"]["lr"] / config["optimizer"]["lr"]
     say(f"training on {train_c.path}: {len(train_c)} sentences, {n} windows, {len(tagger.vocab)} words, "
         f"tags {' '.join(labels.types)} ({train_c.scheme} read, {labels.scheme} inside)")
@@ -122,11 +122,11 @@ def train(config: dict, out=None, quiet: bool = False, log=None, resume: bool = 
         while p.epoch <= t["epochs"]:
             start = time.perf_counter()
             order = _permutation(rng, p, n)
-            lr = schedule(max(p.step - 1, 0) if per_step else p.epoch - 1)
+            lr = schedule(max(p.step - 1, 0))  # what metrics.csv records if no update is left
             with tqdm(total=n_batches, initial=p.batch, desc=f"epoch {p.epoch}", unit="batch",
                       disable=not show_bar, leave=False) as bar:
                 while p.batch < n_batches:
-                    lr = schedule(p.step if per_step else p.epoch - 1)
+                    lr = schedule(p.step)
                     idx = order[p.batch * batch:(p.batch + 1) * batch]
                     _step(net, optimizer, X, y, idx, rng, lr, emb_scale, p, out)
                     bar.update()

@@ -8,7 +8,8 @@ import pytest
 from nerwin.nn.layers import SparseRows
 from nerwin.nn.initializers import INITIALIZERS
 from nerwin.optim import OPTIMIZERS, clip_scale
-from nerwin.schedules import make_schedule
+from nerwin import config as cfg
+from nerwin.schedules import make_schedule, schedule_from_config
 
 
 def run(name, steps=2, lr=0.1, **kw):
@@ -104,6 +105,16 @@ def test_schedules(name, options, expected):
 def test_warmup_rises_linearly():
     schedule = make_schedule("constant", 1.0, warmup=4)
     assert [schedule(s) for s in range(6)] == pytest.approx([0.25, 0.5, 0.75, 1.0, 1.0, 1.0])
+
+
+def test_a_config_schedule_counts_updates_or_epochs_as_it_says():
+    """The trainer asks for the rate of update k; per epoch, all 4 updates of an epoch share it."""
+    sets = ['schedule.name="step"', "schedule.decay=0.5", "schedule.warmup=1", "train.epochs=3", "optimizer.lr=1.0"]
+    per_epoch = schedule_from_config(cfg.load(None, sets + ['schedule.per="epoch"']), n_batches=4)
+    assert [per_epoch(k) for k in range(12)] == [1.0] * 4 + [0.5] * 4 + [0.25] * 4
+    cosine = ['schedule.name="cosine"', 'schedule.per="step"', "train.epochs=3", "optimizer.lr=1.0"]
+    per_step = schedule_from_config(cfg.load(None, cosine), n_batches=4)
+    assert [per_step(k) for k in (0, 6, 12)] == pytest.approx([1.0, 0.5, 0.0])  # total = 3 epochs × 4
 
 
 @pytest.mark.parametrize("name, variance", [
