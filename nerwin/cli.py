@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+import nerwin
 from nerwin.errors import DataError, NerwinError
 
 
@@ -28,9 +29,18 @@ class NerwinGroup(click.Group):
             ctx.exit(130)
 
 
+def _print_version(ctx, param, value):
+    """``--version``: read from the installed package's metadata only when asked (it costs
+    a tenth of a second to import)."""
+    if value and not ctx.resilient_parsing:
+        click.echo(f"nerwin, version {nerwin.__version__}")
+        ctx.exit()
+
+
 @click.group(cls=NerwinGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show tracebacks (also NERWIN_DEBUG=1).")
-@click.version_option(package_name="nerwin")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
+              help="Show the version and exit.")
 @click.pass_context
 def cli(ctx, debug):
     """Window-based named-entity recognition with a hand-written numpy network."""
@@ -41,8 +51,10 @@ config_option = click.option("--config", "config_path", type=click.Path(dir_okay
                               help="TOML config (default: built-in defaults, as configs/default.toml).")
 set_option = click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
                           help="Override a config key; repeatable.")
-model_option = click.option("--model", required=True, type=click.Path(path_type=Path),
-                            help="A model file or a run folder.")
+# a string, not a Path: "en" names the shipped model, "./en" a folder of that name
+model_option = click.option("--model", default="en", type=click.Path(), metavar="NAME|PATH",
+                            help="A shipped model (en: English, CoNLL-2003), a model file or a run folder "
+                                 "[default: en].")
 
 
 @cli.command()
@@ -125,8 +137,7 @@ def evaluate(model, data, fmt, scheme, mode, confusion, n_errors, output, encodi
 
 
 @cli.command()
-@click.option("--model", type=click.Path(path_type=Path),
-              help="A model file or a run folder (default: the shipped English CoNLL-2003 model).")
+@model_option
 @click.argument("text", nargs=-1)
 @click.option("--input", "inputs", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Read text from this file or glob pattern, quoted ('docs/*.txt'); repeatable; "
@@ -148,12 +159,10 @@ def predict(model, text, inputs, fmt, scheme, output, batch_size, quiet):
     argument or file."""
     from nerwin.predict import tag_documents
     from nerwin.segment import expand_inputs, text_chunks
-    from nerwin.tagger import SHIPPED_MODEL, Tagger
+    from nerwin.tagger import Tagger
     from nerwin.writers import WRITERS, open_output
 
-    if model is None and not SHIPPED_MODEL.is_file():
-        raise DataError(f"no --model given and no shipped model at {SHIPPED_MODEL} (build it with 'make model')")
-    tagger = Tagger.load(model or SHIPPED_MODEL)
+    tagger = Tagger.load(model)
     paths = expand_inputs(inputs)
     if not text and not paths:
         paths = [Path("-")]

@@ -1,6 +1,6 @@
 """The shipped model's card: dev and test scores, overall and per type, as JSON.
 
-    python -m nerwin.modelcard data/models/conll2003.npz $NERWIN_CONLL_DIR > data/models/conll2003.json
+    python -m nerwin.modelcard nerwin/models/en.npz $NERWIN_CONLL_DIR > nerwin/models/en.json
 
 The tests score the shipped model again and compare with this file (and the README's
 model card), so the card can never drift from the model.

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import zipfile
 import zlib
+from contextlib import contextmanager
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -29,8 +31,11 @@ from nerwin.nn.losses import softmax
 FORMAT = "nerwin-model"
 VERSION = 2  # 2: the window is the w word vectors, then the w casing vectors
 MODEL_FILE = "model.npz"
-# the English model trained on CoNLL-2003 by `make model`, used when predict gets no --model
-SHIPPED_MODEL = Path(__file__).resolve().parent.parent / "data" / "models" / "conll2003.npz"
+# Models shipped inside the package as nerwin/models/NAME.npz, each with its card NAME.json.
+# "en": English, trained on CoNLL-2003 by `make model`; the default of load, predict and eval.
+SHIPPED_MODELS = resources.files("nerwin") / "models"
+SHIPPED_NAMES = ("en",)
+DEFAULT_MODEL = "en"
 
 
 class Tagger:
@@ -133,8 +138,8 @@ class Tagger:
         agree with each other (the network must score a window), so a damaged or edited file
         is a :class:`DataError` here rather than a crash while tagging.
         """
-        path = resolve_model_path(path)
-        header, params, words = _read_model(path)
+        with model_file(path) as path:
+            header, params, words = _read_model(path)
         try:
             config = cfg.loads(header["config"], f"{path} (stored config)")
         except ConfigError as e:
@@ -220,6 +225,22 @@ def _check_network(network: WindowNetwork, config: dict, n_labels: int, path) ->
                         f"{window}-word windows and {n_labels} tags; damaged file?)")
 
 
+@contextmanager
+def model_file(path):
+    """The model file to read, as a real path while the block runs: a shipped model when
+    ``path`` is one of :data:`SHIPPED_NAMES` given as a string (``"en"``; write ``"./en"``
+    for a folder of that name), else :func:`resolve_model_path`."""
+    if isinstance(path, str) and path in SHIPPED_NAMES:
+        shipped = SHIPPED_MODELS / f"{path}.npz"
+        if not shipped.is_file():
+            raise DataError(f"{path}: the shipped model is missing from this installation "
+                            f"({shipped}); reinstall nerwin, or build it with 'make model'")
+        with resources.as_file(shipped) as real:  # a temporary copy only if installed zipped
+            yield real
+    else:
+        yield resolve_model_path(path)
+
+
 def resolve_model_path(path) -> Path:
     """A model file, or ``model.npz`` inside a run folder."""
     path = Path(path)
@@ -228,5 +249,6 @@ def resolve_model_path(path) -> Path:
             raise DataError(f"{path}: run folder has no {MODEL_FILE} (did training finish an epoch?)")
         return path / MODEL_FILE
     if not path.exists():
-        raise DataError(f"{path}: no such model file or run folder")
+        raise DataError(f"{path}: no such model file or run folder "
+                        f"(shipped models: {', '.join(SHIPPED_NAMES)})")
     return path

@@ -94,6 +94,28 @@ def test_load_takes_a_run_folder_or_a_model_file(run):
         nerwin.load(run / "missing.npz")
 
 
+def test_load_without_a_path_is_the_shipped_english_model(tmp_path, monkeypatch):
+    """``nerwin.load()`` and ``nerwin.load("en")`` are the model inside the package, from any
+    folder; a folder named ``en`` is reached as ``"./en"`` or a Path."""
+    monkeypatch.chdir(tmp_path)
+    shipped = nerwin.load()
+    assert [(e.text, e.label) for e in shipped("Angela Merkel visited Paris.")] == \
+        [("Angela Merkel", "PER"), ("Paris", "LOC")]
+    assert nerwin.load("en")("Paris.") == shipped("Paris.") != []
+    with pytest.raises(DataError, match="no such model file or run folder"):
+        nerwin.load("./en")
+    with pytest.raises(DataError, match="no such model file or run folder"):
+        nerwin.load(Path("en"))
+
+
+def test_version_is_the_installed_distributions():
+    from importlib.metadata import version
+
+    assert nerwin.__version__ == version("nerwin")
+    with pytest.raises(AttributeError):
+        nerwin.no_such_attribute
+
+
 def test_pipe_yields_one_list_per_text_in_order(tagger):
     texts = [NEWS, "", " \n\t ", "Maria Lopez flew to Madrid. She liked Rome.", "\x00\udcff", NEWS]
     results = list(tagger.pipe(texts, batch_size=2))

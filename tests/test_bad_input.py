@@ -547,7 +547,7 @@ def test_good_model_still_loads(model):
 
 
 @pytest.mark.parametrize("args, needle", [
-    (["eval"], "Missing option '--model'"),
+    (["eval"], "Missing option '--data'"),
     (["eval", "--model", "m.npz"], "Missing option '--data'"),
     (["predict", "--model"], "Option '--model' requires an argument"),
     (["config", "check"], "Missing argument 'PATH'"),

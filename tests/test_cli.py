@@ -170,7 +170,26 @@ def test_debug_shows_the_traceback():
 
 def test_predict_without_model_and_without_shipped_model(monkeypatch, tmp_path):
     import nerwin.tagger
-    monkeypatch.setattr(nerwin.tagger, "SHIPPED_MODEL", tmp_path / "absent.npz")
+    monkeypatch.setattr(nerwin.tagger, "SHIPPED_MODELS", tmp_path)
     result = invoke("predict", "Paris")
     assert result.exit_code == 1
-    assert "no --model given and no shipped model" in result.output and "make model" in result.output
+    assert f"en: the shipped model is missing from this installation ({tmp_path / 'en.npz'})" in result.output
+    assert "reinstall nerwin" in result.output and "make model" in result.output
+
+
+def test_eval_without_model_scores_the_shipped_one():
+    """`--model` defaults to the shipped model "en"; "./en" would be a folder of that name."""
+    by_default = invoke("eval", "--data", SAMPLE / "test.conll", "--format", "json")
+    by_name = invoke("eval", "--model", "en", "--data", SAMPLE / "test.conll", "--format", "json")
+    assert by_default.exit_code == 0, by_default.output
+    assert json.loads(by_default.output) == json.loads(by_name.output)
+    assert json.loads(by_default.output)["f1"] > 50
+    by_folder = invoke("eval", "--model", "./en", "--data", SAMPLE / "test.conll")
+    assert by_folder.exit_code == 1 and "en: no such model file or run folder (shipped models: en)" in by_folder.output
+
+
+def test_version_is_the_installed_distributions():
+    from importlib.metadata import version
+
+    result = invoke("--version")
+    assert result.exit_code == 0 and result.output == f"nerwin, version {version('nerwin')}\n"

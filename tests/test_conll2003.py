@@ -38,13 +38,12 @@ def test_two_epochs_reach_dev_f1_88(conll_dir, tmp_path):
     assert run.best_f1 >= 88.0, run.history
 
 
-SHIPPED = ROOT / "data" / "models" / "conll2003.npz"
+SHIPPED = ROOT / "nerwin" / "models" / "en.npz"
 
 
-@pytest.mark.skipif(not SHIPPED.is_file(), reason="no shipped model (make model)")
 def test_shipped_model_scores_what_its_card_says(conll_dir):
     """The shipped model, scored again on eng.testa and eng.testb, gives the figures of its
-    card (data/models/conll2003.json) and of the README's model card."""
+    card (nerwin/models/en.json) and of the README's model card."""
     import json
     from nerwin.modelcard import card
 
@@ -59,7 +58,6 @@ def test_shipped_model_scores_what_its_card_says(conll_dir):
     assert saved["config"] == fresh["config"]
 
 
-@pytest.mark.skipif(not SHIPPED.is_file(), reason="no shipped model (make model)")
 def test_predict_without_model_uses_the_shipped_one():
     from click.testing import CliRunner
     from nerwin.cli import cli
