@@ -1,7 +1,17 @@
 import os
+import sys
+import warnings
 from pathlib import Path
 
 import pytest
+
+# One BLAS thread for the whole session and the processes it starts: the tests' small matrix
+# products gain nothing from threads, and a suite run beside other work keeps to one core.
+# OpenBLAS and OpenMP read these once, when numpy is first imported: that must come after.
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_variable] = "1"
+if "numpy" in sys.modules:
+    warnings.warn("numpy was imported before tests/conftest.py: BLAS may use more than one thread")
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "data" / "sample"
