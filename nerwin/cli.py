@@ -47,8 +47,11 @@ def cli(ctx, debug):
     ctx.obj = {"debug": debug or os.environ.get("NERWIN_DEBUG") == "1"}
 
 
+# The built-in defaults are not configs/default.toml (that is `make run`'s sample setup:
+# iob2, 12 epochs); tests/test_cli.py holds this help to the difference.
 config_option = click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
-                              help="TOML config (default: built-in defaults, as configs/default.toml).")
+                              help="TOML config; keys it leaves out take the built-in defaults, which "
+                                   "'nerwin config show' prints (default: the built-in defaults alone).")
 set_option = click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
                           help="Override a config key; repeatable.")
 # a string, not a Path: "en" names the shipped model, "./en" a folder of that name

@@ -23,6 +23,19 @@ def test_help_lists_the_commands():
         assert command in result.output
 
 
+def test_train_help_names_the_real_defaults():
+    """The help claims configs/default.toml only if it equals the built-in defaults, and
+    points at `nerwin config show`, which prints exactly those."""
+    from nerwin import config as cfg
+
+    builtin = cfg.load(None)
+    shown = invoke("config", "show")
+    assert shown.exit_code == 0 and cfg.loads(shown.output, "shown") == builtin
+    text = " ".join(invoke("train", "--help").output.split())
+    assert "'nerwin config show' prints" in text
+    assert ("configs/default.toml" in text) == (cfg.load(ROOT / "configs" / "default.toml") == builtin)
+
+
 def test_python_dash_m(tmp_path):
     import subprocess, sys
     out = subprocess.run([sys.executable, "-m", "nerwin", "--help"], capture_output=True, text=True)
