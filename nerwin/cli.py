@@ -273,7 +273,7 @@ def compare(runs, sort):
     """Runs side by side: the config keys that differ and each run's best dev F1.
 
     RUNS are run folders, or folders searched for runs (default: runs/)."""
-    from nerwin.runs import compare as compare_runs, find_runs
+    from nerwin.runs import compare as compare_runs, find_runs, to_text
 
     folders = []
     for path in runs or [Path("runs")]:
@@ -284,7 +284,7 @@ def compare(runs, sort):
     table = compare_runs(folders)
     if sort in table.columns:
         table = table.sort_values(sort, ascending=False)
-    click.echo(table.to_string(float_format=lambda v: f"{v:.2f}"))
+    click.echo(to_text(table))
 
 
 @cli.command()
@@ -310,10 +310,10 @@ def report(run, out):
 def list_runs_command(folder):
     """List the runs under FOLDER (default: runs/): key settings, best dev F1 and its epoch,
     epochs run, minutes, and when metrics.csv was written, oldest first."""
-    from nerwin.runs import list_runs
+    from nerwin.runs import list_runs, to_text
 
     table = list_runs(folder, warn=lambda m: click.echo(f"nerwin: warning: {m}", err=True))
-    click.echo(table.to_string(float_format=lambda v: f"{v:.2f}"))
+    click.echo(to_text(table))
 
 
 @cli.group()

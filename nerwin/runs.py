@@ -54,6 +54,16 @@ def compare(paths) -> pd.DataFrame:
     return table
 
 
+def to_text(table: pd.DataFrame) -> str:
+    """A table of runs as aligned text: the run folders down the left under a ``run`` header
+    (on the columns' line, not a line of its own), numbers to two decimals."""
+    width = max(len(table.index.name or ""), *map(len, table.index))
+    text = table.rename(index=lambda run: run.ljust(width)).to_string(
+        float_format=lambda v: f"{v:.2f}", index_names=False)
+    header, _, rows = text.partition("\n")
+    return f"{(table.index.name or '').ljust(width)}{header[width:]}\n{rows}"
+
+
 def find_runs(root) -> list[Path]:
     """Run folders (holding config.toml and metrics.csv) under ``root``, sorted."""
     root = Path(root)

@@ -277,6 +277,7 @@ def test_runs_lists_both_runs_with_their_best_f1(runs_root):
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert "best_dev_f1" in lines[0] and "written" in lines[0]
+    assert lines[0].split()[0] == "run" and len(lines) == 3      # no line for pandas' index name
     for name in ("plain", "cosine"):
         line = next(line for line in lines if line.startswith(str(runs_root / name)))
         assert f"{table.loc[str(runs_root / name), 'best_dev_f1']:.2f}" in line.split()

@@ -88,6 +88,7 @@ def test_compare_shows_the_keys_that_differ(tmp_path):
     assert result.exit_code == 0, result.output
     header, *rows = result.output.strip().split("\n")
     assert "model.activation" in header and "best_dev_f1" in header
+    assert header.split()[0] == "run" and len(rows) == 2          # no line for pandas' index name
     assert "model.hidden" not in header            # the same in both runs
     assert {r.split()[1] for r in rows if r.startswith(str(tmp_path))} == {"tanh", "relu"}
 
