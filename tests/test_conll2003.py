@@ -29,6 +29,7 @@ def test_scheme_conversion_keeps_every_entity(conll_dir):
         assert (T.convert(converted, corpus.first, "iob1") == corpus.tags).all()
 
 
+@pytest.mark.slow
 def test_two_epochs_reach_dev_f1_88(conll_dir, tmp_path):
     """A regression guard on the full training set: configs/conll2003.toml, 2 epochs."""
     from nerwin.train import train

@@ -14,6 +14,7 @@ from conftest import SAMPLE
 
 @pytest.fixture(scope="module")
 def experiment(tmp_path_factory):
+    """The experiment run once (12 small trainings): the tests that use it are slow."""
     out = tmp_path_factory.mktemp("exp") / "finetune"
     result = CliRunner().invoke(cli, ["experiment", "finetune", "--fractions", "0.1,1", "--seeds", "2",
                                       "--out", str(out), "--min-steps", "30", "--set", "model.hidden=[20]",
@@ -22,6 +23,7 @@ def experiment(tmp_path_factory):
     return out, result.output
 
 
+@pytest.mark.slow
 def test_table_holds_every_cell(experiment):
     out, _ = experiment
     table = pd.read_csv(out / "results.csv")
@@ -40,6 +42,7 @@ def test_table_holds_every_cell(experiment):
     assert md.count("\n| 0.1 |") == 3 or md.count("| 0.10 |") == 3
 
 
+@pytest.mark.slow
 def test_drift_table_and_plot(experiment):
     out, output = experiment
     drift = pd.read_csv(out / "drift.csv")
@@ -56,6 +59,7 @@ def test_drift_table_and_plot(experiment):
         assert "pip install 'nerwin[plot]'" in output
 
 
+@pytest.mark.slow
 def test_unseen_words_keep_their_pretrained_vectors(experiment):
     """The 'television' words: in every mode, a dev word absent from training is looked up
     in the pretrained table, never in the (moved) trained rows."""

@@ -100,6 +100,7 @@ def nerwin_process(*args):
                             stderr=subprocess.PIPE, text=True, cwd=ROOT)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_signal_saves_a_checkpoint_and_says_how_to_resume(sig, uninterrupted, tmp_path):
     run = tmp_path / "run"

@@ -30,6 +30,7 @@ def test_experiment_configs_cover_every_switch_family():
     assert names >= {"regularization", "initialization", "optimizer", "schedule", "activation", "loss", "embeddings"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", EXPERIMENTS, ids=lambda p: p.stem)
 def test_each_experiment_config_trains(path, tmp_path):
     config = cfg.load(path, SAMPLE_DATA + ["train.epochs=5"])

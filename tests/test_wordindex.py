@@ -127,6 +127,7 @@ def test_vocabulary_as_pandas_built_it():
 # ---------------------------------------------------------------- GloVe
 
 
+@pytest.mark.slow
 def test_glove_rows_equal_the_pandas_lookup(cache):
     old = old_glove_lookup()
     pre = load_pretrained("glove-6b-50d")
@@ -138,6 +139,7 @@ def test_glove_rows_equal_the_pandas_lookup(cache):
         assert pre.lookup(keys).tolist() == old.get_indexer(keys).tolist()
 
 
+@pytest.mark.slow
 def test_glove_rows_on_all_conll_words(conll_dir, cache):
     old = old_glove_lookup()
     pre = load_pretrained("glove-6b-50d")
