@@ -55,9 +55,8 @@ config_option = click.option("--config", "config_path", type=click.Path(dir_okay
 set_option = click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
                           help="Override a config key; repeatable.")
 # a string, not a Path: "en" names the shipped model, "./en" a folder of that name
-model_option = click.option("--model", default="en", type=click.Path(), metavar="NAME|PATH",
-                            help="A shipped model (en: English, CoNLL-2003), a model file or a run folder "
-                                 "[default: en].")
+model_option = click.option("--model", default="en", show_default=True, type=click.Path(), metavar="NAME|PATH",
+                            help="A shipped model (en: English, CoNLL-2003), a model file or a run folder.")
 
 
 @cli.command()
