@@ -136,7 +136,7 @@ def _words(sentence: Sentence) -> list[str]:
 
 
 class Predictor:
-    """Named entities in raw text, from a trained model: ``nerwin.load(path)`` returns one.
+    """Named entities in raw text, from a trained model: ``nerwin.load()`` returns one.
 
     ``predictor(text)`` is the list of the text's :class:`Entity`, offsets into ``text``;
     ``predictor.pipe(texts)`` yields one such list per text, lazily, tagging the sentences of
@@ -149,7 +149,7 @@ class Predictor:
 
     @classmethod
     def load(cls, path) -> "Predictor":
-        """A model file, or the model of a run folder."""
+        """A shipped model by name (``"en"``), a model file, or the model of a run folder."""
         return cls(Tagger.load(path))
 
     @property

@@ -129,6 +129,7 @@ PIECES = ["Paris", "is", "nice", ".", "!", "Mr.", "J.", "K.", "Rowling", "U.S.",
           "e\u0301", "\u200d", "👍🏽", "שלום", "\x00", "\u3000"]
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=4)), max_size=60), st.integers(1, 40))
 def test_segments_hold_the_sentences_of_the_whole_text(pieces, size):
@@ -398,6 +399,7 @@ def test_hostile_text(run, tmp_path, monkeypatch, name):
         [dict(r, source="-") for r in whole]
 
 
+@pytest.mark.slow
 def test_binary_garbage(run, tmp_path, monkeypatch):
     rng = random.Random(7)
     raw = bytes(rng.randrange(256) for _ in range(60_000)) + b"\n\n" + NEWS.encode() + b"\n\n" + \
@@ -413,6 +415,7 @@ def test_binary_garbage(run, tmp_path, monkeypatch):
     assert "\ufffd" in text and len(text) > len(doc)
 
 
+@pytest.mark.slow
 def test_memory_stays_bounded_on_a_huge_input_without_newline(run, tmp_path):
     """20 MB on one line, no sentence end: the peak memory of the process is the same as for 4 MB,
     and not much above tagging three words. (Reading the whole input at once needs several
