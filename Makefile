@@ -21,7 +21,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 run: install
-	$(BIN)/nerwin train --config configs/default.toml --out $(RUN_DIR)
+	$(BIN)/nerwin train --config configs/default.toml --out $(RUN_DIR) --overwrite
 	$(BIN)/nerwin eval --model $(RUN_DIR) --data data/sample/test.conll
 	$(BIN)/nerwin predict --model $(RUN_DIR) "$(SENTENCE)"
 
@@ -36,7 +36,7 @@ test-quick: install
 # The shipped English model: CoNLL-2003 from NERWIN_CONLL_DIR, configs/conll2003.toml, seed 1.
 model: install
 	@test -n "$$NERWIN_CONLL_DIR" || { echo "set NERWIN_CONLL_DIR to the CoNLL-2003 folder"; exit 2; }
-	$(BIN)/nerwin train --config configs/conll2003.toml --out runs/conll2003-model
+	$(BIN)/nerwin train --config configs/conll2003.toml --out runs/conll2003-model --overwrite
 	cp runs/conll2003-model/model.npz $(MODEL)
 	$(BIN)/python -m nerwin.modelcard $(MODEL) "$$NERWIN_CONLL_DIR" > $(CARD).tmp
 	mv $(CARD).tmp $(CARD)

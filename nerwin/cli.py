@@ -65,25 +65,33 @@ model_option = click.option("--model", default="en", show_default=True, type=cli
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Run folder (default runs/NAME-TIME).")
 @click.option("--resume", type=click.Path(file_okay=False, path_type=Path),
               help="Continue the run in this folder from its checkpoint (same config and data).")
+@click.option("--overwrite", is_flag=True,
+              help="Replace the run already in --out; it stays whole until the new run has its first model.")
+@click.option("--keep-checkpoint", is_flag=True,
+              help="Keep checkpoint.npz when the run finishes (an interrupted run always keeps it).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or per-epoch lines.")
-def train(config_path, overrides, out, resume, quiet):
+def train(config_path, overrides, out, resume, overwrite, keep_checkpoint, quiet):
     """Train a tagger; keep the best model by dev F1 in the run folder.
 
-    Ctrl-C or SIGTERM finishes the current step, saves a checkpoint and says how to resume."""
+    Ctrl-C or SIGTERM finishes the current step, saves a checkpoint and says how to resume.
+    A finished run removes its checkpoint.npz (resuming it would train nothing)."""
     from nerwin import config as cfg
     from nerwin.train import default_run_dir, train as run_training
 
     if resume:
         if out and out != resume:
             raise click.UsageError("--resume continues in its own folder; leave out --out")
+        if overwrite:
+            raise click.UsageError("--resume continues a run and --overwrite replaces one; give only one")
         saved = resume / "config.toml"
         if not saved.is_file():
             raise DataError(f"{resume}: not a run folder (no config.toml)")
         config = cfg.load(config_path or saved, overrides)
-        run = run_training(config, resume, quiet=quiet, resume=True)
+        run = run_training(config, resume, quiet=quiet, resume=True, keep_checkpoint=keep_checkpoint)
     else:
         config = cfg.load(config_path, overrides)
-        run = run_training(config, out or default_run_dir(config_path), quiet=quiet)
+        run = run_training(config, out or default_run_dir(config_path), quiet=quiet, overwrite=overwrite,
+                           keep_checkpoint=keep_checkpoint)
     click.echo(f"{run.path}\tbest dev F1 {run.best_f1:.2f} (epoch {run.best_epoch})")
 
 

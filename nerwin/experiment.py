@@ -135,7 +135,8 @@ def run(data_dir=None, fractions=(0.01, 0.05, 0.2, 1.0), seeds: int = 1, out="ru
                 config["embeddings"]["finetune"] = mode
                 config["train"].update(seed=seed, epochs=epochs, eval_every=max(1, epochs // 10), patience=0)
                 name = f"f{fraction:g}-s{seed}-{mode}"
-                run_ = train(config, out / "runs" / name, quiet=quiet, corpora=(part, dev))
+                # a rerun of the experiment replaces its runs, as it replaces its tables
+                run_ = train(config, out / "runs" / name, quiet=quiet, overwrite=True, corpora=(part, dev))
                 tagger = run_.tagger
                 sliced = unseen_slice(part, dev, tagger, pretrained)
                 predicted = tagger.tag(dev)

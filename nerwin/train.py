@@ -31,6 +31,7 @@ from nerwin.errors import DataError, NerwinError
 from nerwin.evaluate import evaluate
 from nerwin.files import atomic_write_text
 from nerwin.optim import make_optimizer
+from nerwin.runfolder import RunFolder
 from nerwin.schedules import schedule_from_config
 from nerwin.tagger import MODEL_FILE, Tagger
 
@@ -84,19 +85,32 @@ def stop_requests():
 
 
 def train(config: dict, out=None, quiet: bool = False, log=None, resume: bool = False,
+          overwrite: bool = False, keep_checkpoint: bool = False,
           corpora: tuple[Corpus, Corpus] | None = None) -> Run:
     """Train a tagger as ``config`` says; write the run folder ``out``; return the :class:`Run`.
 
     Every epoch is one pass over the shuffled training windows in minibatches, then an
     evaluation on dev; the model with the best dev F1 is saved as ``out/model.npz``.
-    ``resume`` continues from ``out/checkpoint.npz``. ``corpora`` gives the train and dev
-    corpora directly instead of the config's files (for experiments on subsets).
+    ``resume`` continues from ``out/checkpoint.npz``. A folder that already holds a run is
+    refused unless ``overwrite``, which replaces it once the new run has its first model
+    (:mod:`nerwin.runfolder`). A finished run removes its checkpoint unless ``keep_checkpoint``.
+    ``corpora`` gives the train and dev corpora directly instead of the config's files (for
+    experiments on subsets).
     """
+    out = Path(out) if out else default_run_dir(None)
+    folder = RunFolder(out, resume, overwrite)
+    try:
+        return _train(config, folder, quiet, log, resume, keep_checkpoint, corpora)
+    finally:
+        folder.discard()  # a replacement that never got a model; the old run is left as it was
+
+
+def _train(config: dict, folder: RunFolder, quiet: bool, log, resume: bool, keep_checkpoint: bool,
+           corpora: tuple[Corpus, Corpus] | None) -> Run:
     log = log or (lambda msg: print(msg, file=sys.stderr))
     say = (lambda msg: None) if quiet else log
     t = config["train"]
     rng = np.random.default_rng(t["seed"])
-    out = Path(out) if out else default_run_dir(None)
 
     train_c, dev_c = corpora or load_corpora(config)
     for corpus in (train_c, dev_c):
@@ -108,7 +122,7 @@ def train(config: dict, out=None, quiet: bool = False, log=None, resume: bool = 
     y = labels.encode(train_c.spans(labels.types)[0], train_c.n_tokens)
     optimizer = make_optimizer(config)
     prints = fingerprint(config, train_c, dev_c)
-    p = _start(out, config, resume, net, optimizer, rng, prints, say)
+    p = _start(folder.path, config, resume, net, optimizer, rng, prints, say)
 
     n, batch = len(y), t["batch_size"]
     n_batches = -(-n // batch)
@@ -128,24 +142,39 @@ def train(config: dict, out=None, quiet: bool = False, log=None, resume: bool = 
                 while p.batch < n_batches:
                     lr = schedule(p.step)
                     idx = order[p.batch * batch:(p.batch + 1) * batch]
-                    _step(net, optimizer, X, y, idx, rng, lr, emb_scale, p, out)
+                    _step(net, optimizer, X, y, idx, rng, lr, emb_scale, p, folder.target)
                     bar.update()
                     if stops:
-                        save_checkpoint(out / CHECKPOINT, net, optimizer, rng, p, prints)
-                        raise Interrupted(f"interrupted at epoch {p.epoch}, batch {p.batch}; checkpoint saved: "
-                                          f"resume with  nerwin train --resume {out}")
-            _end_epoch(tagger, dev_c, p, config, n, n_batches, lr, start, out, say)
-            save_checkpoint(out / CHECKPOINT, net, optimizer, rng, p, prints)
+                        _interrupted(folder, p, lambda path: save_checkpoint(path, net, optimizer, rng, p, prints))
+            _end_epoch(tagger, dev_c, p, config, n, n_batches, lr, start, folder.path, say)
+            save_checkpoint(folder.path / CHECKPOINT, net, optimizer, rng, p, prints)
+            folder.settle()
             if t["patience"] and p.stale >= t["patience"]:
                 say(f"early stop: no dev F1 gain in {p.stale} epochs")
                 break
+    folder.finish(keep_checkpoint)
+    out = folder.path
     say(f"best dev F1 {p.best_f1:.2f} at epoch {p.best_epoch}; model in {out / MODEL_FILE}")
     return Run(out, pd.DataFrame(p.history), p.best_epoch, p.best_f1, Tagger.load(out / MODEL_FILE))
+
+
+def _interrupted(folder: RunFolder, p: Progress, save) -> None:
+    """Stop on a signal: save a checkpoint and say how to resume, or with a replacement that
+    has no model yet, say that the old run is left as it was."""
+    if folder.staged:
+        raise Interrupted(f"interrupted at epoch {p.epoch}, batch {p.batch}, before its first model: "
+                          f"{folder.target} is left as it was")
+    save(folder.path / CHECKPOINT)
+    raise Interrupted(f"interrupted at epoch {p.epoch}, batch {p.batch}; checkpoint saved: "
+                      f"resume with  nerwin train --resume {folder.path}")
 
 
 def _start(out: Path, config: dict, resume: bool, net, optimizer, rng, prints: dict, say) -> Progress:
     """The progress to start from: a checkpoint's when resuming, else a new run folder's."""
     if resume:
+        if not (out / CHECKPOINT).exists() and (out / MODEL_FILE).is_file():
+            raise DataError(f"{out}: the run finished and its checkpoint was removed; there is nothing to "
+                            "resume (--keep-checkpoint keeps a finished run's checkpoint)")
         progress = load_checkpoint(out / CHECKPOINT, net, optimizer, rng, prints)
         say(f"resuming {out} at epoch {progress.epoch}, batch {progress.batch}")
         return progress

@@ -1,6 +1,8 @@
 import os
+import signal
 import sys
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -25,6 +27,24 @@ def train_sample(out, epochs: int = 3, *overrides):
     train(cfg.load(None, [f"train.epochs={epochs}", f'data.train="{SAMPLE / "train.conll"}"',
                           f'data.dev="{SAMPLE / "dev.conll"}"', *overrides]), out, quiet=True)
     return out
+
+
+@contextmanager
+def sigint_during_step(n):
+    """SIGINT raised while the trainer computes its ``n``-th update, as if Ctrl-C arrived then."""
+    from nerwin.model import WindowNetwork
+
+    original, calls = WindowNetwork.loss_and_grads, []
+
+    def loss_and_grads(self, *args, **kwargs):
+        calls.append(None)
+        if len(calls) == n:
+            signal.raise_signal(signal.SIGINT)
+        return original(self, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(WindowNetwork, "loss_and_grads", loss_and_grads)
+        yield
 
 
 @pytest.fixture(scope="session", autouse=True)

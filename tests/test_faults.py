@@ -6,7 +6,6 @@ import signal
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
@@ -18,10 +17,9 @@ from nerwin.cli import cli
 from nerwin.errors import DataError
 from nerwin.tagger import Tagger
 from nerwin.checkpoint import CHECKPOINT
-from nerwin.model import WindowNetwork
 from nerwin.train import Interrupted, train
 
-from conftest import ROOT, SAMPLE
+from conftest import ROOT, SAMPLE, sigint_during_step
 
 SAMPLE_DATA = [f'data.train="{SAMPLE / "train.conll"}"', f'data.dev="{SAMPLE / "dev.conll"}"']
 SMALL = SAMPLE_DATA + ["train.epochs=3", "model.hidden=[40, 30]", "regularization.dropout_hidden=0.3",
@@ -33,22 +31,6 @@ def assert_same_params(a, b):
     assert a.keys() == b.keys()
     for k in a:
         np.testing.assert_array_equal(a[k], b[k], err_msg=k)
-
-
-@contextmanager
-def sigint_during_step(n):
-    """SIGINT raised while the trainer computes its ``n``-th update, as if Ctrl-C arrived then."""
-    original, calls = WindowNetwork.loss_and_grads, []
-
-    def loss_and_grads(self, *args, **kwargs):
-        calls.append(None)
-        if len(calls) == n:
-            signal.raise_signal(signal.SIGINT)
-        return original(self, *args, **kwargs)
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(WindowNetwork, "loss_and_grads", loss_and_grads)
-        yield
 
 
 @pytest.fixture(scope="module")
