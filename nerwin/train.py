@@ -6,6 +6,8 @@ network and the optimizer never print. ``train(config) -> Run`` is what ``nerwin
 
 A checkpoint is written after every epoch and when SIGINT or SIGTERM arrives (after the step
 under way); ``train(..., resume=True)`` continues from it exactly as if nothing had happened.
+A run that finishes removes it (``keep_checkpoint`` keeps it). The run folder itself, and
+replacing an existing run, are :mod:`nerwin.runfolder`'s.
 """
 
 from __future__ import annotations
