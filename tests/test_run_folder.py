@@ -38,7 +38,7 @@ def old_run(tmp_path):
 
 
 def test_a_finished_run_removes_its_checkpoint(old_run):
-    assert sorted(p.name for p in old_run.iterdir()) == ["config.toml", "metrics.csv", "model.npz"]
+    assert sorted(p.name for p in old_run.iterdir()) == ["config.toml", "lr.csv", "metrics.csv", "model.npz"]
 
 
 def test_an_early_stopped_run_is_finished_too(tmp_path):
@@ -89,7 +89,7 @@ def test_overwrite_replaces_the_run_and_leaves_nothing_beside_it(old_run):
     result = invoke("--out", old_run, "--overwrite", "--set", "model.hidden=[30]")
     assert result.exit_code == 0, result.output
     assert "hidden = [30]" in (old_run / "config.toml").read_text()
-    assert sorted(p.name for p in old_run.iterdir()) == ["config.toml", "metrics.csv", "model.npz"]
+    assert sorted(p.name for p in old_run.iterdir()) == ["config.toml", "lr.csv", "metrics.csv", "model.npz"]
     assert [p.name for p in old_run.parent.iterdir()] == ["run"]
 
 
