@@ -157,7 +157,8 @@ def evaluate(model, data, fmt, scheme, mode, confusion, n_errors, output, encodi
 @click.option("--scheme", type=click.Choice(["iob1", "iob2", "iobes"]), default="iob2", show_default=True,
               help="Tag scheme of jsonl and conll output.")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write here instead of standard output (a temporary file, renamed when complete).")
+              help="Write here instead of standard output (a file is replaced only when complete; "
+                   "a device or FIFO is written to as it is).")
 @click.option("--batch-size", default=2000, show_default=True, type=click.IntRange(min=1),
               help="Sentences per network call.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")

@@ -1,10 +1,15 @@
-"""Safe writes: a temporary file in the same folder, flushed, synced, then renamed over the
-target, so a crash or a full disk never leaves a half-written file in its place."""
+"""Safe writes. A regular file (or a new path) is written to a temporary file in the same
+folder, flushed, synced, then renamed over the target, so a crash or a full disk never leaves a
+half-written file in its place. A symbolic link is followed: its target is what gets replaced.
+Anything else (a device such as ``/dev/null``, a FIFO) is written to directly: renaming over it
+would replace the device with a file."""
 
 from __future__ import annotations
 
 import io
 import os
+import re
+import stat
 import tempfile
 import zipfile
 from contextlib import contextmanager
@@ -12,32 +17,98 @@ from pathlib import Path
 
 import numpy as np
 
-from nerwin.errors import DataError
+from nerwin.errors import DataError, shorten
 
 
 @contextmanager
 def atomic_file(path):
-    """A binary file that takes the place of ``path`` only when the block completes: written
-    to a temporary file in the same folder, flushed, synced, given ordinary permissions and
-    renamed; on any error the temporary file is removed and ``path`` is untouched."""
-    path = Path(path)
+    """A binary file that takes the place of ``path`` only when the block completes.
+
+    A regular file or a new path: written to ``.NAME.PID.XXXXXXXX.tmp`` in the same folder,
+    flushed, synced, given the old file's permission bits (an ordinary new file's if there was
+    none) and renamed over it; on any error the temporary file is removed and the file is
+    untouched. Temporary files left by a killed nerwin (its process gone) are removed first.
+    A symbolic link is resolved first, so the file it points to is replaced and the link stays.
+    A device or a FIFO is opened and written as it is. Any failure is a :class:`DataError`."""
+    path = Path(os.path.realpath(path))
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        st = os.stat(path)
+    except FileNotFoundError:
+        st = None
     except OSError as e:
-        raise DataError(f"{path}: cannot write here: {e.strerror}") from None
+        raise DataError(f"{shorten(path, 200)}: cannot write: {e.strerror}") from None
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        raise DataError(f"{shorten(path, 200)}: cannot write: it is a folder")
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        with _direct(path) as f:
+            yield f
+        return
+    _remove_stale_temporaries(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
+    except OSError as e:
+        raise DataError(f"{shorten(path, 200)}: cannot write here: {e.strerror}") from None
     try:
         with os.fdopen(fd, "wb") as f:
             yield f
             f.flush()
             os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # as an ordinary new file, not mkstemp's 0600
+        if st is None:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)  # as an ordinary new file, not mkstemp's 0600
+        else:
+            os.chmod(tmp, stat.S_IMODE(st.st_mode))
+            if (st.st_uid, st.st_gid) != (os.getuid(), os.getgid()):
+                try:
+                    os.chown(tmp, st.st_uid, st.st_gid)
+                except PermissionError:
+                    pass            # only root may give a file away; the mode is kept all the same
         os.replace(tmp, path)
     except OSError as e:
-        raise DataError(f"{path}: cannot write: {e.strerror}") from None
+        raise DataError(f"{shorten(path, 200)}: cannot write: {e.strerror}") from None
     finally:
         Path(tmp).unlink(missing_ok=True)
+
+
+@contextmanager
+def _direct(path: Path):
+    """``path``, not a regular file, opened and written as it is; errors (``/dev/full``'s
+    "No space left on device", a FIFO whose reader went away) are a :class:`DataError`."""
+    try:
+        with open(path, "wb") as f:
+            yield f
+            f.flush()
+    except OSError as e:
+        raise DataError(f"{shorten(path, 200)}: cannot write: {e.strerror}") from None
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Remove the temporary files of earlier writes of ``path`` whose process is gone (killed
+    in the middle of a write): only names :func:`atomic_file` makes, ``.NAME.PID.XXXXXXXX.tmp``."""
+    pattern = re.compile(rf"\.{re.escape(path.name)}\.(\d+)\.[a-z0-9_]{{8}}\.tmp")
+    try:
+        names = [e.name for e in os.scandir(path.parent) if e.name.endswith(".tmp")]
+    except OSError:
+        return                      # an unreadable folder: mkstemp will say what is wrong
+    for name in names:
+        m = pattern.fullmatch(name)
+        if m and not _alive(int(m[1])):
+            (path.parent / name).unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True                 # another user's process
+    except OverflowError:
+        return False                # not a pid at all
+    return True
 
 
 def atomic_write(path, data: bytes) -> None:
