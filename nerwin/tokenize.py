@@ -109,10 +109,20 @@ _LINE_BREAK = r"[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]"
 _BLANK_LINE = re.compile(rf"{_LINE_BREAK}\s*?{_LINE_BREAK}(?<!\r\n)")  # CRLF is one break
 
 
+LONGEST_TOKEN = 1024    # characters: a longer token is cut into pieces no longer than this
+LONGEST_CLUSTER = 32    # characters looked back over to avoid cutting inside a grapheme cluster
+_LONG_RUN = re.compile(rf"(?<![^{_SPACE}])[^{_SPACE}]{{{LONGEST_TOKEN + 1}}}")
+
+
 def tokenize(text: str) -> list[Token]:
-    """Split ``text`` into CoNLL-style tokens with character offsets."""
+    """Split ``text`` into CoNLL-style tokens with character offsets; a token longer than
+    :data:`LONGEST_TOKEN` characters (a run of combining marks, a 1 MB "word") is cut into
+    pieces at most that long (see :func:`cut_point`). Linear in ``len(text)``."""
     end = len(text.rstrip(_SPACE_CHARS))  # trailing blanks would be rescanned per position
-    return [_new(Token, (m[1], *m.span(1))) for m in _TOKEN_RE.finditer(text, 0, end)]
+    tokens = [_new(Token, (m[1], *m.span(1))) for m in _TOKEN_RE.finditer(text, 0, end)]
+    if _LONG_RUN.search(text, 0, end):     # tokens never hold a blank: only then can one be long
+        tokens = [piece for t in tokens for piece in _pieces(text, t)]
+    return tokens
 
 
 _new = tuple.__new__   # Token(...) without the Python-level __new__ of a NamedTuple: 30% faster
@@ -121,6 +131,39 @@ _new = tuple.__new__   # Token(...) without the Python-level __new__ of a NamedT
 def shift_tokens(tokens: list[Token], offset: int) -> list[Token]:
     """The same tokens with their offsets moved by ``offset``."""
     return [_new(Token, (t.text, t.start + offset, t.end + offset)) for t in tokens]
+
+
+def _pieces(text: str, t: Token) -> list[Token]:
+    """``t`` if it is short enough, else its pieces of at most :data:`LONGEST_TOKEN` characters."""
+    if t.end - t.start <= LONGEST_TOKEN:
+        return [t]
+    out, a = [], t.start
+    while t.end - a > LONGEST_TOKEN:
+        b = cut_point(text, a, a + LONGEST_TOKEN)
+        out.append(_new(Token, (text[a:b], a, b)))
+        a = b
+    out.append(_new(Token, (text[a:t.end], a, t.end)))
+    return out
+
+
+def joins(text: str, i: int) -> bool:
+    """True if ``text[i]`` belongs with the character before it: a combining mark (variation
+    selectors too), a joiner, a skin-tone modifier, an emoji tag character, or whatever follows
+    a zero-width joiner."""
+    ch = text[i]
+    return (unicodedata.category(ch)[0] == "M" or ch in "\u200c\u200d" or "\U0001f3fb" <= ch <= "\U0001f3ff"
+            or "\U000e0020" <= ch <= "\U000e007f" or text[i - 1] == "\u200d")
+
+
+def cut_point(text: str, lo: int, limit: int) -> int:
+    """Where to cut ``text`` at or before ``limit`` (after ``lo``): the last position that does
+    not split a grapheme cluster (:func:`joins`), looking back at most :data:`LONGEST_CLUSTER`
+    characters; ``limit`` itself if there is none (a run of 100,000 combining marks is cut
+    anyway). Constant time, so cutting a long text is linear whatever it holds."""
+    for c in range(limit, max(lo, limit - LONGEST_CLUSTER), -1):
+        if not joins(text, c):
+            return c
+    return limit
 
 
 def _ends_sentence(tokens: list[Token], i: int) -> bool:

@@ -1,9 +1,12 @@
 """Tests for nerwin.tokenize: CoNLL-style tokens, offsets and sentence splitting."""
 
+import time
+import unicodedata
+
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from nerwin.tokenize import Token, split_sentences, tokenize
+from nerwin.tokenize import LONGEST_TOKEN, Token, cut_point, split_sentences, tokenize
 
 SEPARATORS = {"\u200b"}  # zero width space counts as whitespace too
 
@@ -310,3 +313,67 @@ def test_one_megabyte_keeps_every_offset():
 ])
 def test_long_runs(text):
     check_properties(text)
+
+
+# --- hostile runs: linear work and bounded tokens, whatever the characters -------------
+
+def _samples_of_every_category():
+    """The first and the last character of each Unicode general category in planes 0-1 (lone
+    surrogates too), and the sequences that build grapheme clusters or trigger special rules."""
+    by_category = {}
+    for cp in range(0x20000):
+        by_category.setdefault(unicodedata.category(chr(cp)), []).append(chr(cp))
+    out = {f"{cat}-{i}": chars[k] for cat, chars in sorted(by_category.items()) if cat != "Cn"
+           for i, k in enumerate((0, -1))}
+    out.update({"ZWJ": "\u200d", "ZWNJ": "\u200c", "variation selector": "\ufe0f",
+                "skin tone": "\U0001f3fb", "tag character": "\U000e0061", "a+ZWJ": "a\u200d",
+                "emoji family": "\U0001f468\u200d\U0001f469\u200d\U0001f467", "e+acute": "e\u0301",
+                "initial": "A. ", "clitic": "n't", "e-mail": "a@", "URL": "http://."})
+    return out
+
+
+HOSTILE = _samples_of_every_category()
+
+
+@pytest.mark.parametrize("unit", HOSTILE.values(), ids=HOSTILE.keys())
+def test_a_long_run_of_any_character_gives_bounded_tokens(unit):
+    text = "e" + unit * (3 * LONGEST_TOKEN // len(unit))
+    tokens = tokenize(text)
+    assert_invariant(text, tokens)
+    assert max(t.end - t.start for t in tokens) <= LONGEST_TOKEN
+
+
+def _cpu_seconds(text):
+    """The least CPU time (not wall clock) of three runs of split_sentences on ``text``."""
+    best = float("inf")
+    for _ in range(3):
+        t = time.process_time()
+        split_sentences(text)
+        best = min(best, time.process_time() - t)
+    return best
+
+
+@pytest.mark.parametrize("unit", HOSTILE.values(), ids=HOSTILE.keys())
+def test_eight_times_the_run_is_at_most_about_eight_times_the_work(unit):
+    """A complexity check, not a speed check: linear work gives a ratio near 8, quadratic
+    work 64; the bound, 24, leaves room for noise (and a tiny base time only lowers it)."""
+    n = 2_500 // len(unit)
+    small, large = _cpu_seconds("e" + unit * n), _cpu_seconds("e" + unit * 8 * n)
+    assert large <= 24 * max(small, 1e-3), (small, large)
+
+
+def test_two_hundred_thousand_combining_marks_are_cut_into_short_tokens():
+    text = "e" + "\u0301" * 200_000           # took minutes when marks made one token
+    tokens = tokenize(text)
+    assert "".join(t.text for t in tokens) == text
+    assert len(tokens) == -(-len(text) // LONGEST_TOKEN)
+
+
+@pytest.mark.parametrize("text, limit, cut", [
+    ("abc\u0301\u0301def", 4, 2),               # not inside e + marks: before the letter
+    ("ab\U0001f44d\U0001f3fbc", 3, 2),          # not between an emoji and its skin tone
+    ("ab\u200dc", 3, 1),                        # not after a joiner nor before it
+    ("x" + "\u0301" * 100, 90, 90),             # a run longer than LONGEST_CLUSTER: cut anyway
+])
+def test_cut_point_keeps_grapheme_clusters_whole(text, limit, cut):
+    assert cut_point(text, 0, limit) == cut
