@@ -12,12 +12,13 @@ import re
 import stat
 import tempfile
 import zipfile
+import zlib
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
-from nerwin.errors import DataError, shorten
+from nerwin.errors import DataError
 
 
 @contextmanager
@@ -36,9 +37,9 @@ def atomic_file(path):
     except FileNotFoundError:
         st = None
     except OSError as e:
-        raise DataError(f"{shorten(path, 200)}: cannot write: {e.strerror}") from None
+        raise DataError(f"{path}: cannot write: {e.strerror}") from None
     if st is not None and stat.S_ISDIR(st.st_mode):
-        raise DataError(f"{shorten(path, 200)}: cannot write: it is a folder")
+        raise DataError(f"{path}: cannot write: it is a folder")
     if st is not None and not stat.S_ISREG(st.st_mode):
         with _direct(path) as f:
             yield f
@@ -47,7 +48,7 @@ def atomic_file(path):
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
     except OSError as e:
-        raise DataError(f"{shorten(path, 200)}: cannot write here: {e.strerror}") from None
+        raise DataError(f"{path}: cannot write here: {e.strerror}") from None
     try:
         with os.fdopen(fd, "wb") as f:
             yield f
@@ -66,7 +67,7 @@ def atomic_file(path):
                     pass            # only root may give a file away; the mode is kept all the same
         os.replace(tmp, path)
     except OSError as e:
-        raise DataError(f"{shorten(path, 200)}: cannot write: {e.strerror}") from None
+        raise DataError(f"{path}: cannot write: {e.strerror}") from None
     finally:
         Path(tmp).unlink(missing_ok=True)
 
@@ -80,7 +81,7 @@ def _direct(path: Path):
             yield f
             f.flush()
     except OSError as e:
-        raise DataError(f"{shorten(path, 200)}: cannot write: {e.strerror}") from None
+        raise DataError(f"{path}: cannot write: {e.strerror}") from None
 
 
 def _remove_stale_temporaries(path: Path) -> None:
@@ -131,3 +132,63 @@ def npz_bytes(arrays: dict) -> bytes:
             with archive.open(info, "w", force_zip64=True) as f:
                 np.lib.format.write_array(f, np.asanyarray(array), allow_pickle=False)
     return buffer.getvalue()
+
+
+MAX_INFLATION = 16            # an .npz may hold at most this many times its own size once read,
+MIN_INFLATION_ALLOWANCE = 64 << 20   # or this many bytes, whichever is more
+
+
+def read_npz(path, refusal: str) -> dict[str, np.ndarray]:
+    """Every array of an ``.npz`` file, read without unpickling and without trusting a size:
+    each member must be a plain ``.npy`` whose declared shape and type account exactly for
+    its declared length, and the arrays together may hold at most :data:`MAX_INFLATION` times
+    the file's size (or :data:`MIN_INFLATION_ALLOWANCE` bytes): a 4 MB zip bomb or a member
+    declaring 10**12 elements is refused before anything is allocated. Any damage is the
+    one-line :class:`DataError` ``"PATH: refusal"``."""
+    damaged = f"{path}: {refusal}"
+    try:
+        size = os.stat(path).st_size
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+            allowance = max(MAX_INFLATION * size, MIN_INFLATION_ALLOWANCE)
+            if sum(i.file_size for i in infos) > allowance:
+                raise DataError(f"{path}: its arrays would take {sum(i.file_size for i in infos):,} "
+                                f"bytes, more than {MAX_INFLATION} times the file's size "
+                                f"(a compressed bomb?); {refusal}")
+            if any(i.compress_type == zipfile.ZIP_STORED and i.compress_size != i.file_size
+                   or i.compress_size > size for i in infos):
+                raise DataError(damaged)
+            return {i.filename.removesuffix(".npy"): _read_member(archive, i, damaged) for i in infos}
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except DataError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError,
+            RuntimeError, OverflowError):
+        raise DataError(damaged) from None
+
+
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, damaged: str) -> np.ndarray:
+    """One ``.npy`` member, its header checked against the member's length before reading."""
+    if not info.filename.endswith(".npy"):
+        raise DataError(damaged)
+    with archive.open(info) as f:
+        version = np.lib.format.read_magic(f)
+        read_header = {(1, 0): np.lib.format.read_array_header_1_0,
+                       (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+        if read_header is None:
+            raise DataError(damaged)
+        shape, fortran, dtype = read_header(f, max_header_size=10_000)
+        if dtype.hasobject or any(not 0 <= n <= info.file_size for n in shape):
+            raise DataError(damaged)
+        count = 1
+        for n in shape:
+            count *= n
+        nbytes = count * dtype.itemsize
+        if f.tell() + nbytes != info.file_size:
+            raise DataError(damaged)
+        buffer = bytearray(nbytes)
+        if f.readinto(buffer) != nbytes:
+            raise DataError(damaged)
+    array = np.frombuffer(buffer, dtype, count)
+    return array.reshape(shape[::-1]).T if fortran else array.reshape(shape)

@@ -9,8 +9,6 @@ leaves a half-written model in place.
 from __future__ import annotations
 
 import json
-import zipfile
-import zlib
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -22,8 +20,8 @@ from nerwin import tags as T
 from nerwin.data import Corpus
 from nerwin.decode import viterbi
 from nerwin.embeddings import Pretrained, load_pretrained
-from nerwin.errors import ConfigError, DataError
-from nerwin.files import atomic_write, npz_bytes
+from nerwin.errors import ConfigError, DataError, shorten
+from nerwin.files import atomic_write, npz_bytes, read_npz
 from nerwin.features import CASINGS, Vocabulary, Windows
 from nerwin.model import WindowNetwork, network_settings
 from nerwin.nn.losses import softmax
@@ -168,46 +166,45 @@ _HEADER = {"config": str, "types": list, "scheme": str, "lowercase": bool, "digi
 
 
 def _read_model(path: Path) -> tuple[dict, dict, list[str]]:
-    """The header, parameters and vocabulary words of a model file, checked for their kinds."""
-    not_model = f"{path}: not a nerwin model (expected a .npz written by 'nerwin train')"
-    try:
-        npz = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
-        raise DataError(not_model) from None
-    if not isinstance(npz, np.lib.npyio.NpzFile):  # a lone .npy array
+    """The header, parameters and vocabulary words of a model file, checked for their kinds:
+    sizes before anything is allocated (:func:`~nerwin.files.read_npz`), then the header's
+    fields, distinct entity types, and finite floating-point parameters."""
+    refusal = "not a nerwin model (expected a .npz written by 'nerwin train')"
+    not_model = f"{path}: {refusal}"
+    arrays = read_npz(path, refusal)
+    if "header" not in arrays or arrays["header"].dtype != np.uint8:
         raise DataError(not_model)
-    with npz:
-        if "header" not in npz.files:
-            raise DataError(not_model)
-        try:
-            header = json.loads(npz["header"].tobytes().decode("utf-8"))
-            if not isinstance(header, dict) or header.get("format") != FORMAT:
-                raise ValueError("no nerwin header")
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error):
-            raise DataError(not_model) from None
-        if header.get("version") != VERSION:
-            raise DataError(
-                f"{path}: model format version {header.get('version')!r}, "
-                f"this nerwin reads version {VERSION}"
-            )
-        for key, kind in _HEADER.items():
-            if not isinstance(header.get(key), kind):
-                raise DataError(f"{path}: the model header has no valid {key!r} (damaged file?)")
-        shapes_ok = all(isinstance(v, list) and all(isinstance(n, int) for n in v) for v in header["shapes"].values())
-        types_ok = all(isinstance(t, str) for t in header["types"])
-        if not (shapes_ok and types_ok and header["scheme"] in ("iob2", "iobes")):
-            raise DataError(f"{path}: the model header holds values of the wrong kind (damaged file?)")
-        if "vocab" not in npz.files:
-            raise DataError(f"{path}: the model file has no 'vocab' array (damaged file?)")
-        try:
-            params = {k.removeprefix("param/"): np.ascontiguousarray(npz[k])   # whatever order was saved
-                      for k in npz.files if k.startswith("param/")}
-            words = npz["vocab"].tobytes().decode("utf-8").split("\n")
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, UnicodeDecodeError):
-            raise DataError(f"{path}: cannot read the model's arrays (damaged file?)") from None
+    try:
+        header = json.loads(arrays["header"].tobytes().decode("utf-8"))
+        if not isinstance(header, dict) or header.get("format") != FORMAT:
+            raise ValueError("no nerwin header")
+    except (ValueError, RecursionError):
+        raise DataError(not_model) from None
+    if header.get("version") != VERSION:
+        raise DataError(f"{path}: model format version {header.get('version')!r}, "
+                        f"this nerwin reads version {VERSION}")
+    for key, kind in _HEADER.items():
+        if not isinstance(header.get(key), kind):
+            raise DataError(f"{path}: the model header has no valid {key!r} (damaged file?)")
+    shapes_ok = all(isinstance(v, list) and all(isinstance(n, int) for n in v) for v in header["shapes"].values())
+    types_ok = all(isinstance(t, str) for t in header["types"])
+    if not (shapes_ok and types_ok and header["scheme"] in ("iob2", "iobes")):
+        raise DataError(f"{path}: the model header holds values of the wrong kind (damaged file?)")
+    if len(set(header["types"])) != len(header["types"]):
+        twice = next(t for i, t in enumerate(header["types"]) if t in header["types"][:i])
+        raise DataError(f"{path}: the model header lists entity type {shorten(twice)} twice (damaged file?)")
+    if "vocab" not in arrays or arrays["vocab"].dtype != np.uint8:
+        raise DataError(f"{path}: the model file has no 'vocab' array (damaged file?)")
+    try:
+        words = arrays["vocab"].tobytes().decode("utf-8").split("\n")
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: cannot read the model's vocabulary (damaged file?)") from None
+    params = {k.removeprefix("param/"): v for k, v in arrays.items() if k.startswith("param/")}
     for k, v in params.items():
         if not np.issubdtype(v.dtype, np.floating):
             raise DataError(f"{path}: parameter {k} holds {v.dtype}, expected floating-point numbers")
+        if not np.isfinite(v).all():
+            raise DataError(f"{path}: parameter {k} holds NaN or infinite numbers (damaged file?)")
     return header, params, words
 
 

@@ -1,15 +1,19 @@
-"""Safe writes: a regular file is replaced atomically, anything else keeps its type."""
+"""Safe writes (a regular file is replaced atomically, anything else keeps its type) and
+reading .npz files without trusting what they declare."""
 
+import io
 import os
 import stat
 import subprocess
 import sys
 import threading
+import zipfile
 
+import numpy as np
 import pytest
 
 from nerwin.errors import DataError
-from nerwin.files import atomic_file, atomic_write
+from nerwin.files import atomic_file, atomic_write, npz_bytes, read_npz
 
 
 def test_new_and_regular_files_are_replaced_whole(tmp_path):
@@ -118,3 +122,56 @@ def test_temporary_files_of_a_killed_write_are_removed_by_the_next_write(tmp_pat
         p.write_bytes(b"")
     atomic_write(path, b"whole")
     assert sorted(os.listdir(tmp_path)) == sorted(["out.txt", mine.name, *(p.name for p in others)])
+
+
+# ---------------------------------------------------------------- reading .npz files
+
+def test_read_npz_gives_the_arrays_np_load_gives(tmp_path):
+    arrays = {"a": np.arange(12.0).reshape(3, 4), "f": np.asfortranarray(np.ones((2, 3), np.float32)),
+              "s": np.float64(2.5), "e": np.zeros((0, 5)), "t": np.frombuffer(b"text", np.uint8)}
+    path = tmp_path / "x.npz"
+    path.write_bytes(npz_bytes(arrays))
+    got = read_npz(path, "not an x")
+    assert got.keys() == arrays.keys()
+    for k, v in arrays.items():
+        np.testing.assert_array_equal(got[k], v)
+        assert got[k].dtype == np.asarray(v).dtype and got[k].flags.writeable
+
+
+def _npy(shape, data: bytes, descr="<f4") -> bytes:
+    f = io.BytesIO()
+    np.lib.format.write_array_header_1_0(f, {"descr": descr, "fortran_order": False, "shape": shape})
+    return f.getvalue() + data
+
+
+@pytest.mark.parametrize("shape", [(10**6, 10**6), (10**12,), (-1,), (3, 5)])
+def test_a_shape_that_does_not_match_the_data_is_refused_before_allocating(tmp_path, shape):
+    path = tmp_path / "lying.npz"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("W1.npy", _npy(shape, b"\0" * 64))
+    with pytest.raises(DataError, match=r"lying.npz: not an x$"):
+        read_npz(path, "not an x")
+
+
+def test_a_zip_bomb_is_refused_before_inflating(tmp_path):
+    path = tmp_path / "bomb.npz"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        with z.open("vocab.npy", "w", force_zip64=True) as f:
+            f.write(_npy((200 << 20,), b"", "|u1"))
+            zeros = bytes(1 << 20)
+            for _ in range(200):
+                f.write(zeros)
+    assert path.stat().st_size < 1 << 20
+    with pytest.raises(DataError, match=r"would take 209,715,\d+ bytes.*a compressed bomb"):
+        read_npz(path, "not an x")
+
+
+@pytest.mark.parametrize("content", [b"", b"PK\x03\x04" + bytes(40), b"not a zip at all", None])
+def test_damaged_or_foreign_files_are_one_error(tmp_path, content):
+    path = tmp_path / "bad.npz"
+    if content is None:                           # an object array: would need pickle
+        np.savez(path, a=np.array([{"x": 1}], dtype=object))
+    else:
+        path.write_bytes(content)
+    with pytest.raises(DataError, match="bad.npz: not an x"):
+        read_npz(path, "not an x")
