@@ -14,6 +14,7 @@ import numpy as np
 
 from nerwin import tags as T
 from nerwin.errors import DataError, line_of, shorten, where
+from nerwin.files import read_lines_file
 
 DOCSTART = "-DOCSTART-"
 _COLUMNS = re.compile(r"[ \t]+")  # columns are separated by spaces and tabs only
@@ -139,22 +140,24 @@ def read_conll(path, require_tags: bool = True, encoding: str = "utf-8") -> Corp
     in a row are one break); ``-DOCSTART-`` lines are skipped; a UTF-8 BOM, leading and
     trailing spaces and tabs, and a missing final newline are tolerated. Every token line
     must have the same number of columns. Tags are validated, their scheme detected and
-    ill-formed sequences counted in :attr:`Corpus.repairs`. Errors name the file and line.
+    ill-formed sequences counted in :attr:`Corpus.repairs`. Errors name the file and line:
+    a line longer than :data:`~nerwin.files.LONGEST_LINE` bytes is an error too (so
+    ``/dev/zero`` is refused after reading a few megabytes).
     """
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        raw = read_lines_file(path, "a CoNLL corpus", encoding)
     except FileNotFoundError:
         raise DataError(f"{path}: no such file (expected a CoNLL corpus)") from None
     except IsADirectoryError:
         raise DataError(f"{path}: is a folder, expected a CoNLL corpus file") from None
     except OSError as e:
         raise DataError(f"{path}: cannot read: {e.strerror}") from None
-    text = decode(raw, path, encoding)
+    text = decode(raw, path, encoding).replace("\r\n", "\n").replace("\r", "\n")
 
     words, tags, lines, lengths = [], [], [], []
     n_cols, n_cols_line, length, docstarts = None, None, 0, 0
-    for number, line in enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), start=1):
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line or line.isspace():
             fields = None
         else:

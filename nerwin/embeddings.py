@@ -9,7 +9,6 @@ are read). Nothing here imports pandas or pyarrow until a GloVe index has to be 
 
 from __future__ import annotations
 
-import gzip
 import os
 import re
 import zlib
@@ -18,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from nerwin.errors import DataError, line_of, shorten, where
+from nerwin.files import read_lines_file
 from nerwin.wordindex import WordIndex, cached
 
 GLOVE_PACKAGE = "glove-6b-50d"
@@ -182,11 +182,7 @@ def load_text(path, encoding: str = "utf-8") -> Pretrained:
     """
     path = Path(path)
     try:
-        if path.suffix == ".gz":
-            with gzip.open(path, "rb") as f:
-                raw = f.read()
-        else:
-            raw = path.read_bytes()
+        raw = read_lines_file(path, "word vectors", encoding)
     except FileNotFoundError:
         raise DataError(f"{path}: no such file (expected word vectors, or '{GLOVE_PACKAGE}')") from None
     except IsADirectoryError:

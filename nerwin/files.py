@@ -6,6 +6,7 @@ would replace the device with a file."""
 
 from __future__ import annotations
 
+import gzip
 import io
 import os
 import re
@@ -153,7 +154,7 @@ def read_npz(path, refusal: str) -> dict[str, np.ndarray]:
             allowance = max(MAX_INFLATION * size, MIN_INFLATION_ALLOWANCE)
             if sum(i.file_size for i in infos) > allowance:
                 raise DataError(f"{path}: its arrays would take {sum(i.file_size for i in infos):,} "
-                                f"bytes, more than {MAX_INFLATION} times the file's size "
+                                f"bytes, more than the {allowance:,} a file of its size may hold "
                                 f"(a compressed bomb?); {refusal}")
             if any(i.compress_type == zipfile.ZIP_STORED and i.compress_size != i.file_size
                    or i.compress_size > size for i in infos):
@@ -192,3 +193,48 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, damaged: str) 
             raise DataError(damaged)
     array = np.frombuffer(buffer, dtype, count)
     return array.reshape(shape[::-1]).T if fortran else array.reshape(shape)
+
+
+LONGEST_LINE = 16 << 20       # bytes: a longer line in a text input file is refused
+
+
+def read_lines_file(path, what: str, encoding: str = "utf-8") -> bytes:
+    """The bytes of a line-oriented text file (``.gz`` inflated), read piece by piece so that
+    neither an endless source nor a bomb exhausts memory: a line longer than
+    :data:`LONGEST_LINE` bytes (``/dev/zero``, a 1 GB "word") is a :class:`DataError`, and a
+    ``.gz`` may inflate to at most :data:`MAX_INFLATION` times its size (or
+    :data:`MIN_INFLATION_ALLOWANCE` bytes). ``what`` names the expected content in messages;
+    ``OSError`` (no such file, a folder, permission denied) is left to the caller."""
+    path = Path(path)
+    ends = _line_end_bytes(encoding)
+    gz = path.suffix == ".gz"
+    with (gzip.open(path, "rb") if gz else open(path, "rb")) as f:
+        allowance = max(MAX_INFLATION * os.fstat(f.fileno()).st_size, MIN_INFLATION_ALLOWANCE) if gz else None
+        pieces, total, run = [], 0, 0
+        while piece := f.read(LONGEST_LINE):
+            total += len(piece)
+            if allowance is not None and total > allowance:
+                raise DataError(f"{path}: inflates beyond {allowance:,} bytes, the most a file of its "
+                                f"size may hold (a compressed bomb?); expected {what}")
+            if ends:
+                first = min((i for i in map(piece.find, ends) if i >= 0), default=-1)
+                if (run + (first if first >= 0 else len(piece))) > LONGEST_LINE:
+                    raise DataError(f"{path}: a line longer than {LONGEST_LINE:,} bytes "
+                                    f"(after line {_count_lines(pieces, ends) + 1}); expected {what}")
+                run = len(piece) - 1 - max(map(piece.rfind, ends)) if first >= 0 else run + len(piece)
+            pieces.append(piece)
+    return b"".join(pieces)
+
+
+def _line_end_bytes(encoding: str) -> list[bytes]:
+    """The bytes that can end a line in ``encoding`` (LF and CR as encoded, ignoring NUL
+    padding), or none if the encoding is unknown (its decoding will say so)."""
+    try:
+        encoded = "\n\r".encode(encoding)
+    except (LookupError, UnicodeError):
+        return []
+    return [bytes([b]) for b in set(encoded) - {0}]
+
+
+def _count_lines(pieces: list[bytes], ends: list[bytes]) -> int:
+    return sum(p.count(b"\n" if b"\n" in ends else ends[0]) for p in pieces)

@@ -5,6 +5,7 @@ import pytest
 
 from nerwin.data import Corpus, read_conll
 from nerwin.errors import DataError
+from nerwin.files import LONGEST_LINE
 
 FOUR_COLUMNS = """\
 -DOCSTART- -X- -X- O
@@ -310,3 +311,13 @@ def test_from_sentences():
     assert c.path == "<memory>"
     nt = Corpus.from_sentences([["a"]])
     assert nt.tags is None and nt.scheme is None
+
+
+def test_error_endless_line_stops_reading(tmp_path):
+    """/dev/zero, or a 1 GB "word": refused after reading about LONGEST_LINE bytes."""
+    with pytest.raises(DataError, match=r"/dev/zero: a line longer than .* bytes \(after line 1\)"):
+        read_conll("/dev/zero")
+    path = tmp_path / "long.conll"
+    path.write_bytes(b"EU B-ORG\n\n" + b"x" * (LONGEST_LINE + 10) + b" O\n")
+    with pytest.raises(DataError, match=r"long.conll: a line longer than .* \(after line 3\)"):
+        read_conll(path)

@@ -185,3 +185,18 @@ def test_rows_of_glove_equal_indexing():
     np.testing.assert_array_equal(p.rows(rows), np.asarray(p.vectors[rows], np.float32))
     in_memory = Pretrained(["a", "b"], np.eye(2, dtype=np.float64), "hand")
     np.testing.assert_array_equal(in_memory.rows([1, 0]), np.eye(2, dtype=np.float32)[[1, 0]])
+
+
+def test_gzip_bomb_is_refused_before_inflating(tmp_path):
+    path = tmp_path / "bomb.txt.gz"
+    with gzip.open(path, "wb") as f:
+        line = b"\n" * (1 << 20)
+        for _ in range(80):
+            f.write(line)
+    with pytest.raises(DataError, match=r"bomb.txt.gz: inflates beyond 67,108,864 bytes.*a compressed bomb"):
+        load_text(path)
+
+
+def test_endless_vectors_are_refused():
+    with pytest.raises(DataError, match="/dev/zero: a line longer than"):
+        load_text("/dev/zero")
