@@ -141,8 +141,8 @@ def read_conll(path, require_tags: bool = True, encoding: str = "utf-8") -> Corp
     trailing spaces and tabs, and a missing final newline are tolerated. Every token line
     must have the same number of columns. Tags are validated, their scheme detected and
     ill-formed sequences counted in :attr:`Corpus.repairs`. Errors name the file and line:
-    a line longer than :data:`~nerwin.files.LONGEST_LINE` bytes is an error too (so
-    ``/dev/zero`` is refused after reading a few megabytes).
+    a NUL character and a line longer than :data:`~nerwin.files.LONGEST_LINE` bytes are
+    errors too (so ``/dev/zero`` is refused after reading a few megabytes).
     """
     path = Path(path)
     try:
@@ -154,6 +154,9 @@ def read_conll(path, require_tags: bool = True, encoding: str = "utf-8") -> Corp
     except OSError as e:
         raise DataError(f"{path}: cannot read: {e.strerror}") from None
     text = decode(raw, path, encoding).replace("\r\n", "\n").replace("\r", "\n")
+    if (nul := text.find("\0")) >= 0:
+        raise DataError(f"{where(path, text.count(chr(10), 0, nul) + 1)}: a NUL character: expected "
+                        "text (is this a binary file, or in another encoding? give --encoding)")
 
     words, tags, lines, lengths = [], [], [], []
     n_cols, n_cols_line, length, docstarts = None, None, 0, 0

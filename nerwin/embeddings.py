@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import zlib
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -203,7 +204,7 @@ def load_text(path, encoding: str = "utf-8") -> Pretrained:
     if len(head) == 2 and all(h.isascii() and h.isdigit() for h in head):
         expected_rows, dim, start = int(head[0]), int(head[1]), 1
     else:
-        dim = len(lines[0].rstrip().split(" ")) - 1 if lines[0].strip() else 0
+        dim = _guess_dim(lines[:1000]) if lines[0].strip() else 0
     if dim <= 0:
         raise DataError(f"{where(path, 1)}: expected 'word v1 ... vd' or an 'N d' header")
 
@@ -246,6 +247,14 @@ def load_text(path, encoding: str = "utf-8") -> Pretrained:
         first.setdefault(w, i)
     keep = np.fromiter(first.values(), np.int64, len(first))
     return Pretrained(np.array(list(first), dtype=object), vectors[keep], str(path))
+
+
+def _guess_dim(lines: list[str]) -> int:
+    """The dimension of a header-less file: the most common number of fields after the first
+    on its first lines (the smaller on a tie), so that a first word holding a space
+    (``new york 0.1 ...``) or a truncated line does not decide it."""
+    counts = Counter(len(line.rstrip().split(" ")) - 1 for line in lines if line.strip())
+    return max(counts, key=lambda d: (counts[d], -d)) if counts else 0
 
 
 def coverage(words, pretrained: Pretrained | None, lowercase: bool = True, digits: bool = False) -> dict:

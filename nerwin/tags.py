@@ -26,7 +26,7 @@ from nerwin.errors import DataError, shorten, where
 SCHEMES = ("iob1", "iob2", "iobes")
 O, B, I, E, S = range(5)  # prefix codes
 PREFIX_CODES = {"B": B, "I": I, "E": E, "S": S}
-_TAG = re.compile(r"O|([BIES])-(\S+)")
+_TAG = re.compile(r"O|([BIES])-([^\s\x00-\x1f\x7f-\x9f]+)")   # a type: no blank, no control character
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def parse(tags, types: list[str] | None = None, path=None, lines=None):
             at = lines[int(np.flatnonzero(inverse == k)[0])] if lines is not None else None
             raise DataError(
                 f"{where(path or '<tags>', at)}: unknown tag {shorten(tag)}: expected O or a "
-                "B-, I-, E- or S- prefix followed by a type, like B-PER"
+                "B-, I-, E- or S- prefix followed by a type without blanks or control characters, like B-PER"
             )
         if m.group(1):
             u_prefix[k] = PREFIX_CODES[m.group(1)]

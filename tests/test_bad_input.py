@@ -630,7 +630,7 @@ def test_any_bytes_as_vectors_load_or_raise_data_error(tmp_path, content):
         assert len(p.words) == len(p.vectors) > 0 and np.isfinite(p.vectors).all()
 
 
-TOKEN = st.text(st.characters(blacklist_characters=" \t\n\r\ufeff", blacklist_categories=("Cs",)),
+TOKEN = st.text(st.characters(blacklist_characters=" \t\n\r\ufeff\0", blacklist_categories=("Cs",)),
                 min_size=1, max_size=8).filter(lambda w: not w.isspace() and w != "-DOCSTART-")
 TAG = st.sampled_from(["O", "B-PER", "I-PER", "E-PER", "S-PER", "B-LOC", "I-LOC", "I-MISC", "B-ORG-X"])
 SENTENCE = st.lists(st.tuples(TOKEN, TAG), min_size=1, max_size=6)

@@ -313,6 +313,22 @@ def test_from_sentences():
     assert nt.tags is None and nt.scheme is None
 
 
+@pytest.mark.parametrize("content, line", [
+    ("EU B-ORG\0\nrejects O\n", 1), ("EU B-ORG\n\nre\0jects O\n", 3), ("EU B-ORG\r\rre\0jects O\n", 3)])
+def test_error_nul_character_names_its_line(tmp_path, content, line):
+    path = tmp_path / "nul.conll"
+    path.write_text(content)
+    with pytest.raises(DataError, match=rf"nul.conll:{line}: a NUL character"):
+        read_conll(path)
+
+
+def test_error_utf16_without_bom_read_as_utf8(tmp_path):
+    path = tmp_path / "u16.conll"
+    path.write_bytes("EU B-ORG\nrejects O\n".encode("utf-16-le"))
+    with pytest.raises(DataError, match=r"u16.conll:1: a NUL character.*--encoding"):
+        read_conll(path)
+
+
 def test_error_endless_line_stops_reading(tmp_path):
     """/dev/zero, or a 1 GB "word": refused after reading about LONGEST_LINE bytes."""
     with pytest.raises(DataError, match=r"/dev/zero: a line longer than .* bytes \(after line 1\)"):

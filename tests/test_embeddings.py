@@ -187,6 +187,13 @@ def test_rows_of_glove_equal_indexing():
     np.testing.assert_array_equal(in_memory.rows([1, 0]), np.eye(2, dtype=np.float32)[[1, 0]])
 
 
+def test_first_word_containing_a_space_without_header(tmp_path):
+    path = write(tmp_path, "new york 0.5 0.25\nthe 1 2\nparis 3 4\n")
+    p = load_text(path)
+    assert list(p.words) == ["new york", "the", "paris"]
+    np.testing.assert_array_equal(p.vectors[0], [0.5, 0.25])
+
+
 def test_gzip_bomb_is_refused_before_inflating(tmp_path):
     path = tmp_path / "bomb.txt.gz"
     with gzip.open(path, "wb") as f:

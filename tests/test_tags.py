@@ -418,3 +418,9 @@ def test_labelset_round_trip_property(seq, scheme):
     assert back.start.tolist() == sp.start.tolist()
     assert back.end.tolist() == sp.end.tolist()
     assert back.label.tolist() == sp.label.tolist()
+
+
+@pytest.mark.parametrize("tag", ["B-ORG\0", "I-\x1b[31mRED", "B-PER\x85", "S-X\x7f"])
+def test_a_type_with_a_control_character_is_an_unknown_tag(tag):
+    with pytest.raises(DataError, match=r"x.conll:7: unknown tag .*control characters"):
+        T.parse(["O", tag], path="x.conll", lines=np.array([6, 7]))
