@@ -17,7 +17,7 @@ import re
 import tomllib
 from pathlib import Path
 
-from nerwin.errors import ConfigError
+from nerwin.errors import ConfigError, shorten
 from nerwin.nn.activations import ACTIVATIONS, PARAMETRIC
 from nerwin.nn.initializers import INITIALIZERS
 from nerwin.nn.losses import LOSSES
@@ -148,16 +148,16 @@ def load(path=None, overrides=()) -> dict:
     if path is not None:
         origin = str(path)
         try:
-            text = Path(path).read_text(encoding="utf-8")
+            with open(path, "rb") as f:
+                raw = f.read(LARGEST_CONFIG + 1)
+            text = raw.decode("utf-8")
         except FileNotFoundError:
             raise ConfigError(f"{path}: no such config file") from None
         except (OSError, UnicodeDecodeError) as e:
             raise ConfigError(f"{path}: cannot read config: {e}") from None
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as e:
-            raise ConfigError(f"{path}: invalid TOML: {e}") from None
-        merge(config, data, origin)
+        if len(raw) > LARGEST_CONFIG:
+            raise ConfigError(f"{path}: larger than {LARGEST_CONFIG:,} bytes; expected a TOML config")
+        merge(config, parse_toml(text, path), origin)
     for item in overrides:
         key, value = parse_override(item)
         section, _, name = key.partition(".")
@@ -168,16 +168,58 @@ def load(path=None, overrides=()) -> dict:
 
 
 def parse_override(item: str):
-    """``section.key=value``: the value is read as a TOML value, else taken as a string."""
+    """``section.key=value``: the value is read as a TOML value, else taken as a string. The
+    value is one line: a line break (which would let it add TOML of its own) is an error."""
     key, sep, raw = item.partition("=")
     key = key.strip()
-    if not sep or key.count(".") != 1:
-        raise ConfigError(f"--set {item!r}: expected section.key=value, like optimizer.lr=0.01")
+    if not sep or key.count(".") != 1 or len(key) > 100:
+        raise ConfigError(f"--set {shorten(item)}: expected section.key=value, like optimizer.lr=0.01")
+    if _LINE_BREAK.search(raw):
+        raise ConfigError(f"--set {shorten(item)}: the value holds a line break; expected one line")
+    _check_nesting(raw, f"--set {shorten(item)}")
     try:
         value = tomllib.loads(f"v = {raw.strip()}")["v"]
     except tomllib.TOMLDecodeError:
         value = raw.strip()
     return key, value
+
+
+LARGEST_CONFIG = 1 << 20      # bytes of TOML
+DEEPEST = 8                   # brackets or dotted-key parts: a config needs 2 (section.key = [list])
+_LINE_BREAK = re.compile("[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]")
+_TOML_PARTS = re.compile(r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'|#[^\n]*|[\[\]{}.=,\n]')
+
+
+def parse_toml(text: str, origin) -> dict:
+    """TOML text as a dict, its nesting checked first (:func:`_check_nesting`)."""
+    _check_nesting(text, origin)
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{origin}: invalid TOML: {e}") from None
+
+
+def _check_nesting(text: str, origin) -> None:
+    """Nesting deeper than :data:`DEEPEST` levels (of brackets, or parts of a dotted key) is a
+    :class:`ConfigError`, found in one pass before parsing, so a 100,000-deep array or a
+    50,000-part key never becomes a RecursionError or gigabytes of dicts."""
+    open_, parts, in_key = [], 0, True      # in_key: where dots split a key into parts
+    for m in _TOML_PARTS.finditer(text):
+        c = m[0]
+        if c in "[{":
+            open_.append(c)
+            in_key = c == "{" or in_key
+        elif c in "]}" and open_:
+            open_.pop()
+        elif c == "=":
+            in_key, parts = False, 0
+        elif c == "," and open_ and open_[-1] == "{" or c == "\n" and not open_:
+            in_key, parts = True, 0
+        elif c == "." and in_key:
+            parts += 1
+        if len(open_) > DEEPEST or parts >= DEEPEST:
+            raise ConfigError(f"{origin}: nested deeper than {DEEPEST} levels; expected "
+                              "[section] and key = value lines")
 
 
 def _suggest(name: str, options) -> str:
@@ -242,8 +284,25 @@ def validate(config: dict, origin: str = "config", sources: dict | None = None) 
         raise ConfigError(f"{at('data.encoding')}: data.encoding = {config['data']['encoding']!r}: unknown encoding") from None
     if config["model"]["window"] % 2 == 0:
         raise ConfigError(f"{at('model.window')}: model.window = {config['model']['window']}: expected an odd number")
-    if not config["model"]["hidden"] or min(config["model"]["hidden"]) < 1:
-        raise ConfigError(f"{at('model.hidden')}: model.hidden: expected one or more positive layer sizes")
+    hidden = config["model"]["hidden"]
+    if not hidden or len(hidden) > DEEPEST_NETWORK or min(hidden) < 1:
+        raise ConfigError(f"{at('model.hidden')}: model.hidden: expected one or more positive layer sizes (at most {DEEPEST_NETWORK})")
+    if (weights := network_weights(config)) > LARGEST_NETWORK:
+        raise ConfigError(f"{at('model.hidden')}: model.hidden = {hidden}: a network of {weights:,} "
+                          f"weights, more than the {LARGEST_NETWORK:,} nerwin trains")
+
+
+DEEPEST_NETWORK = 16          # hidden layers
+LARGEST_NETWORK = 1 << 28     # weights besides the word vectors: 1 GiB as float32
+
+
+def network_weights(config: dict) -> int:
+    """How many weights the hidden layers take (the window's inputs times the first layer's
+    width, and so on; maxout has one set per piece), known before anything is allocated."""
+    m, e = config["model"], config["embeddings"]
+    pieces = m["maxout_pieces"] if m["activation"] == "maxout" else 1
+    sizes = [m["window"] * (e["dim"] + e["casing_dim"]), *m["hidden"]]
+    return sum(a * b * pieces for a, b in zip(sizes, sizes[1:]))
 
 
 def _check_range(origin, dotted, value, low, high, low_inc, high_inc):
@@ -260,7 +319,8 @@ _VAR = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?")
 
 
 def resolve_path(config: dict, dotted: str) -> Path:
-    """A data path from the config, with ``$VAR`` / ``${VAR}`` taken from the environment."""
+    """A data path from the config, with ``$VAR`` / ``${VAR}`` taken from the environment and
+    ``~`` / ``~user`` expanded."""
     section, key = dotted.split(".")
     raw = config[section][key]
 
@@ -270,7 +330,11 @@ def resolve_path(config: dict, dotted: str) -> Path:
             raise ConfigError(f"{dotted} = {raw!r}: environment variable {name} is not set")
         return os.environ[name]
 
-    return Path(_VAR.sub(var, raw)).expanduser()
+    path = Path(_VAR.sub(var, raw))
+    try:
+        return path.expanduser()
+    except RuntimeError:                        # ~nosuchuser/x
+        raise ConfigError(f"{dotted} = {raw!r}: no such user's home folder as {path.parts[0]!r}") from None
 
 
 def dumps(config: dict) -> str:
@@ -295,10 +359,6 @@ def dumps(config: dict) -> str:
 def loads(text: str, origin: str = "config") -> dict:
     """A config from TOML text (as stored in a model), validated."""
     config = defaults()
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{origin}: invalid TOML: {e}") from None
-    merge(config, data, origin)
+    merge(config, parse_toml(text, origin), origin)
     validate(config, origin)
     return config

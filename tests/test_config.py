@@ -277,3 +277,71 @@ def test_load_does_not_mutate_defaults():
     before = copy.deepcopy(C.DEFAULTS)
     C.load(None, ["model.hidden=[1]", "optimizer.lr=0.5"])
     assert C.DEFAULTS == before
+
+
+# --- hostile configs: nesting, size, injected lines -------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "a = " + "[" * 100_000 + "]" * 100_000,
+    "a = " + "{b = " * 50_000 + "1" + "}" * 50_000,
+    "[train]\nepochs = " + "[" * 5_000 + "]" * 5_000,
+    "a" + ".a" * 50_000 + " = 1",
+    "[" + "a." * 50_000 + "a]",
+    "x = {a = 1, " + "b." * 50_000 + "c = 2}",
+])
+def test_deep_nesting_is_one_config_error(tmp_path, text):
+    path = tmp_path / "deep.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=rf"deep.toml: nested deeper than {C.DEEPEST} levels"):
+        C.load(path)
+    with pytest.raises(ConfigError, match="stored: nested deeper"):
+        C.loads(text, "stored")
+
+
+@pytest.mark.parametrize("text", [
+    '[model]\nhidden = [300, 200]  # a.b.c.d.e.f.g.h.i.j\n',
+    '[data]\ntrain = "a.b.c.d.e.f.g.h.i.j.conll"\n',
+    "[optimizer]\nlr = 0.001\n[model]\nhidden = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n",
+])
+def test_dots_and_lists_in_values_are_not_nesting(tmp_path, text):
+    path = tmp_path / "ok.toml"
+    path.write_text(text)
+    C.load(path)
+
+
+def test_an_endless_or_huge_config_file_is_refused():
+    with pytest.raises(ConfigError, match=r"/dev/zero: larger than 1,048,576 bytes"):
+        C.load("/dev/zero")
+
+
+@pytest.mark.parametrize("value", ["3\n[model]\nwindow=7", "3\rx", "3\u2028x"])
+def test_a_set_value_with_a_line_break_is_refused(value):
+    with pytest.raises(ConfigError, match="the value holds a line break"):
+        C.load(None, [f"train.epochs={value}"])
+
+
+def test_a_deeply_nested_set_value_is_refused():
+    with pytest.raises(ConfigError, match="nested deeper"):
+        C.load(None, ["model.hidden=" + "[" * 5000 + "]" * 5000])
+
+
+@pytest.mark.parametrize("hidden, needle", [
+    ("[10000000000]", "a network of 2,700,000,000,000 weights"),
+    ("[100000, 100000]", "a network of 10,027,000,000 weights"),
+    ("[" + ", ".join(["1"] * 10_000) + "]", r"expected one or more positive layer sizes \(at most 16\)"),
+])
+def test_a_network_too_large_to_train_is_refused_at_config_time(hidden, needle):
+    with pytest.raises(ConfigError, match=needle):
+        C.load(None, [f"model.hidden={hidden}"])
+
+
+def test_network_weights_counts_every_layer():
+    config = C.load(None, ["model.hidden=[30, 20]", "model.window=3"])
+    d = config["embeddings"]["dim"] + config["embeddings"]["casing_dim"]
+    assert C.network_weights(config) == 3 * d * 30 + 30 * 20
+
+
+def test_unknown_user_home_is_a_config_error():
+    config = C.load(None, ['data.train="~nosuchuser-nerwin/x.conll"'])
+    with pytest.raises(ConfigError, match="no such user's home folder"):
+        C.resolve_path(config, "data.train")
