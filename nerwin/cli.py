@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 import nerwin
-from nerwin.errors import DataError, NerwinError
+from nerwin.errors import DataError, NerwinError, one_line
 
 
 class NerwinGroup(click.Group):
@@ -22,7 +22,7 @@ class NerwinGroup(click.Group):
         except NerwinError as e:
             if ctx.obj and ctx.obj.get("debug"):
                 traceback.print_exc()
-            click.echo(f"nerwin: error: {e}", err=True)
+            click.echo(f"nerwin: error: {one_line(e)}", err=True)
             ctx.exit(e.exit_code)
         except KeyboardInterrupt:
             click.echo("nerwin: interrupted", err=True)
@@ -49,21 +49,21 @@ def cli(ctx, debug):
 
 # The built-in defaults are not configs/default.toml (that is `make run`'s sample setup:
 # iob2, 12 epochs); tests/test_cli.py holds this help to the difference.
-config_option = click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+config_option = click.option("--config", "config_path", type=click.Path(readable=False, dir_okay=False, path_type=Path),
                               help="TOML config; keys it leaves out take the built-in defaults, which "
                                    "'nerwin config show' prints (default: the built-in defaults alone).")
 set_option = click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
                           help="Override a config key; repeatable.")
 # a string, not a Path: "en" names the shipped model, "./en" a folder of that name
-model_option = click.option("--model", default="en", show_default=True, type=click.Path(), metavar="NAME|PATH",
+model_option = click.option("--model", default="en", show_default=True, type=click.Path(readable=False), metavar="NAME|PATH",
                             help="A shipped model (en: English, CoNLL-2003), a model file or a run folder.")
 
 
 @cli.command()
 @config_option
 @set_option
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Run folder (default runs/NAME-TIME).")
-@click.option("--resume", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--out", type=click.Path(file_okay=False, readable=False, path_type=Path), help="Run folder (default runs/NAME-TIME).")
+@click.option("--resume", type=click.Path(file_okay=False, readable=False, path_type=Path),
               help="Continue the run in this folder from its checkpoint (same config and data).")
 @click.option("--overwrite", is_flag=True,
               help="Replace the run already in --out; it stays whole until the new run has its first model.")
@@ -97,7 +97,7 @@ def train(config_path, overrides, out, resume, overwrite, keep_checkpoint, quiet
 
 @cli.command("eval")
 @model_option
-@click.option("--data", required=True, type=click.Path(path_type=Path), help="A CoNLL file with gold tags.")
+@click.option("--data", required=True, type=click.Path(readable=False, path_type=Path), help="A CoNLL file with gold tags.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "markdown"]), default="table",
               show_default=True)
 @click.option("--scheme", type=click.Choice(["auto", "iob1", "iob2", "iobes"]), default="auto", show_default=True,
@@ -108,7 +108,7 @@ def train(config_path, overrides, out, resume, overwrite, keep_checkpoint, quiet
 @click.option("--confusion", is_flag=True, help="Also show gold against predicted entity types, span by span.")
 @click.option("--errors", "n_errors", type=click.IntRange(min=0), default=0, metavar="N",
               help="Also list the N most frequent false positives and false negatives, in context.")
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--output", type=click.Path(dir_okay=False, readable=False, path_type=Path),
               help="Write 'word gold predicted' lines here.")
 @click.option("--encoding", default="utf-8", show_default=True, help="Encoding of the data file.")
 def evaluate(model, data, fmt, scheme, mode, confusion, n_errors, output, encoding):
@@ -122,9 +122,9 @@ def evaluate(model, data, fmt, scheme, mode, confusion, n_errors, output, encodi
     corpus = read_conll(data, encoding=encoding)
     repaired = corpus.repair_warning()
     if repaired:
-        click.echo(f"nerwin: warning: {repaired}", err=True)
+        click.echo(f"nerwin: warning: {one_line(repaired)}", err=True)
     if scheme != "auto" and scheme != corpus.scheme:
-        click.echo(f"nerwin: warning: {data}: tags look like {corpus.scheme}, read as {scheme} as asked", err=True)
+        click.echo(one_line(f"nerwin: warning: {data}: tags look like {corpus.scheme}, read as {scheme} as asked"), err=True)
         corpus.scheme = scheme
     predicted = tagger.tag(corpus)  # written in the corpus's scheme
     args = (corpus.tags, predicted, corpus.first)
@@ -132,8 +132,8 @@ def evaluate(model, data, fmt, scheme, mode, confusion, n_errors, output, encodi
     result = {"data": str(data), **result}
     missing = sorted(set(corpus.entity_types()) - set(tagger.labels.types))
     if missing:
-        click.echo(f"nerwin: warning: {data}: types the model never saw in training, scored as misses: "
-                   f"{', '.join(missing)}", err=True)
+        click.echo(one_line(f"nerwin: warning: {data}: types the model never saw in training, scored as misses: "
+                            f"{', '.join(missing)}"), err=True)
     if output:
         lines, off = [], corpus.offsets
         for i in range(len(corpus)):
@@ -149,14 +149,14 @@ def evaluate(model, data, fmt, scheme, mode, confusion, n_errors, output, encodi
 @cli.command()
 @model_option
 @click.argument("text", nargs=-1)
-@click.option("--input", "inputs", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--input", "inputs", multiple=True, type=click.Path(dir_okay=False, readable=False, path_type=Path),
               help="Read text from this file or glob pattern, quoted ('docs/*.txt'); repeatable; "
                    "'-' is standard input.")
 @click.option("--format", "fmt", type=click.Choice(["text", "jsonl", "conll", "html"]), default="text",
               show_default=True)
 @click.option("--scheme", type=click.Choice(["iob1", "iob2", "iobes"]), default="iob2", show_default=True,
               help="Tag scheme of jsonl and conll output.")
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--output", type=click.Path(dir_okay=False, readable=False, path_type=Path),
               help="Write here instead of standard output (a file is replaced only when complete; "
                    "a device or FIFO is written to as it is).")
 @click.option("--batch-size", default=2000, show_default=True, type=click.IntRange(min=1),
@@ -265,7 +265,7 @@ def config_show(config_path, overrides):
 
 
 @config_group.command("check")
-@click.argument("path", type=click.Path(path_type=Path))
+@click.argument("path", type=click.Path(readable=False, path_type=Path))
 def config_check(path):
     """Validate a config file; exit 2 with the first problem."""
     from nerwin import config as cfg
@@ -275,7 +275,7 @@ def config_check(path):
 
 
 @cli.command()
-@click.argument("runs", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("runs", nargs=-1, type=click.Path(readable=False, path_type=Path))
 @click.option("--sort", default="best_dev_f1", show_default=True, help="Column to sort by (descending).")
 def compare(runs, sort):
     """Runs side by side: the config keys that differ and each run's best dev F1.
@@ -296,8 +296,8 @@ def compare(runs, sort):
 
 
 @cli.command()
-@click.argument("run", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+@click.argument("run", type=click.Path(file_okay=False, readable=False, path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, readable=False, path_type=Path),
               help="Write report.md and the plots here (default: the run folder).")
 def report(run, out):
     """Write RUN's report: report.md (settings, best dev F1, per-epoch and per-type tables)
@@ -314,7 +314,7 @@ def report(run, out):
 
 
 @cli.command("runs")
-@click.argument("folder", default="runs", type=click.Path(path_type=Path))
+@click.argument("folder", default="runs", type=click.Path(readable=False, path_type=Path))
 def list_runs_command(folder):
     """List the runs under FOLDER (default: runs/): key settings, best dev F1 and its epoch,
     epochs run, minutes, and when metrics.csv was written, oldest first."""
@@ -330,11 +330,11 @@ def experiment():
 
 
 @experiment.command("finetune")
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--data-dir", type=click.Path(file_okay=False, readable=False, path_type=Path),
               help="Folder with eng.train/eng.testa or train.conll/dev.conll (default: the sample corpus).")
 @click.option("--fractions", default="0.01,0.05,0.2,1.0", show_default=True, help="Fractions of the training sentences.")
 @click.option("--seeds", default=1, show_default=True, help="Seeds (subsets and initialisations) per fraction.")
-@click.option("--out", default="runs/finetune", show_default=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--out", default="runs/finetune", show_default=True, type=click.Path(file_okay=False, readable=False, path_type=Path))
 @config_option
 @set_option
 @click.option("--min-steps", default=1500, show_default=True,

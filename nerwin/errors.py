@@ -1,5 +1,7 @@
 """Errors a user can act on: one line, a non-zero exit status, no traceback."""
 
+import re
+
 
 class NerwinError(Exception):
     """A problem with the user's input; ``exit_code`` is what the CLI exits with."""
@@ -36,3 +38,19 @@ def shorten(text, width: int = 40) -> str:
     (a 10 MB field must not become a 10 MB message)."""
     text = str(text)
     return repr(text) if len(text) <= width else repr(text[:width]) + f"… ({len(text)} characters)"
+
+
+LONGEST_MESSAGE = 600         # characters of a message shown on a terminal
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def one_line(message, width: int = LONGEST_MESSAGE) -> str:
+    """``message`` fit for one line of a terminal: control characters (line breaks, escape
+    sequences, bidirectional overrides) shown escaped, as ``\\n`` or ``\\x1b``, and a message
+    longer than ``width`` cut in the middle, so the start (the file) and the end (what was
+    expected) both show."""
+    text = _CONTROL.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), str(message))
+    if len(text) <= width:
+        return text
+    head, tail = text[: width * 2 // 3], text[-(width // 3):]
+    return f"{head}… ({len(text) - len(head) - len(tail):,} characters cut) …{tail}"
