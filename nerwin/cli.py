@@ -173,17 +173,21 @@ def predict(model, text, inputs, fmt, scheme, output, batch_size, quiet):
     from nerwin.tagger import Tagger
     from nerwin.writers import WRITERS, open_output
 
+    if output is None and sys.stdout is None:       # started with >&-
+        raise DataError("standard output is closed: nowhere to write (give --output FILE)")
     tagger = Tagger.load(model)
     paths = expand_inputs(inputs)
     if not text and not paths:
         paths = [Path("-")]
+    if sys.stdin is None and Path("-") in paths:        # started with <&-
+        raise DataError("standard input is closed: no text to tag (give TEXT or --input FILE)")
     try:  # the bar's total: known when every input is a regular file
         total = sum(p.stat().st_size for p in paths) if all(str(p) != "-" and p.is_file() for p in paths) else None
     except OSError:
         total = None
     try:
         with _progress_bar(total, quiet or not sys.stderr.isatty()) as bar, \
-                open_output(output, sys.stdout.buffer) as out:
+                open_output(output, sys.stdout and sys.stdout.buffer) as out:
             documents = [text_chunks(t) for t in text] + [_read_text(p, bar.update) for p in paths]
             writer = WRITERS[fmt](out, tagger.labels.types, [None] * len(text) + [str(p) for p in paths])
             writer.write(tag_documents(tagger, documents, scheme, batch_size))

@@ -1,6 +1,9 @@
 """The commands end to end through click's CliRunner, and their errors."""
 
 import json
+import shlex
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -206,3 +209,16 @@ def test_version_is_the_installed_distributions():
 
     result = invoke("--version")
     assert result.exit_code == 0 and result.output == f"nerwin, version {version('nerwin')}\n"
+
+
+@pytest.mark.parametrize("args, needle", [
+    ("<&-", "standard input is closed: no text to tag"),
+    ("--input - <&-", "standard input is closed: no text to tag"),
+    ("Paris. >&-", "standard output is closed: nowhere to write"),
+])
+def test_closed_standard_streams_are_one_line_errors(args, needle):
+    cmd = f"{shlex.quote(sys.executable)} -m nerwin predict {args}"
+    result = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 1
+    assert result.stderr.startswith("nerwin: error: ") and result.stderr.count("\n") == 1
+    assert needle in result.stderr
