@@ -6,6 +6,7 @@ would replace the device with a file."""
 
 from __future__ import annotations
 
+import glob
 import gzip
 import io
 import os
@@ -238,3 +239,78 @@ def _line_end_bytes(encoding: str) -> list[bytes]:
 
 def _count_lines(pieces: list[bytes], ends: list[bytes]) -> int:
     return sum(p.count(b"\n" if b"\n" in ends else ends[0]) for p in pieces)
+
+
+def glob_files(pattern: str) -> list[str]:
+    """The files ``pattern`` matches, sorted, as :func:`glob.glob` (``recursive=True``) finds
+    them, but each real file once and without looping: ``**`` follows a symbolic link to a
+    folder only into a folder not yet visited (a link to ``.`` or ``..`` adds nothing), and a
+    file found under several names is given once, by its own name when that is one of them.
+    Wildcards skip names starting with a dot, as in
+    :mod:`glob`."""
+    parts = pattern.split(os.sep)
+    if "**" not in parts:
+        found = glob.glob(pattern)          # no recursion: as deep as the pattern, cannot loop
+    else:
+        k = parts.index("**")
+        prefix = os.sep.join(parts[:k])
+        bases = glob.glob(prefix) if glob.has_magic(prefix) else [prefix]
+        rest = re.compile(_regex(parts[k:]), re.S)
+        found = [f for base in bases if os.path.isdir(base or ".") for f in _walk_matching(base, rest)]
+    names = {}                  # each real file once, by its own name rather than a link's
+    for path in sorted(found, key=lambda p: (os.path.realpath(p) != os.path.abspath(p), p)):
+        if os.path.isfile(path):
+            st = os.stat(path)
+            names.setdefault((st.st_dev, st.st_ino), path)
+    return sorted(names.values())
+
+
+def _walk_matching(base: str, rest: re.Pattern) -> list[str]:
+    """Paths under ``base`` whose part after ``base`` matches ``rest``; every real folder is
+    entered once, whatever links lead to it."""
+    seen, out = set(), []
+    for folder, subfolders, files in os.walk(base or ".", followlinks=True):
+        st = os.stat(folder)
+        if (st.st_dev, st.st_ino) in seen:
+            subfolders[:] = []
+            continue
+        seen.add((st.st_dev, st.st_ino))
+        relative = os.path.relpath(folder, base or ".")
+        relative = "" if relative == "." else relative.replace(os.sep, "/") + "/"
+        out += [os.path.join(folder, f) if base else os.path.relpath(os.path.join(folder, f))
+                for f in files if rest.match(relative + f)]
+    return out
+
+
+def _regex(parts: list[str]) -> str:
+    """A regex for the components of a glob pattern, joined by ``/``: ``**`` is any run of
+    folders (and, last, the file too) whose names do not start with a dot."""
+    out = ""
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if part == "**":
+            out += r"(?:(?!\.)[^/]+/)*" + (r"(?!\.)[^/]+" if last else "")
+        else:
+            out += _component(part) + ("" if last else "/")
+    return out + r"\Z"
+
+
+def _component(part: str) -> str:
+    """A regex for one name of a glob pattern: ``*``, ``?`` and ``[...]`` within the name,
+    never matching a leading dot."""
+    out, i = [] if part.startswith(".") else [r"(?!\.)"], 0
+    while i < len(part):
+        c = part[i]
+        if c == "*":
+            out.append("[^/]*")
+        elif c == "?":
+            out.append("[^/]")
+        elif c == "[" and (j := part.find("]", i + 2 if part[i + 1:i + 2] in ("!", "]") else i + 1)) > 0:
+            body = part[i + 1:j].replace("\\", "\\\\")
+            body = "^" + body[1:] if body.startswith("!") else "\\" + body if body.startswith("^") else body
+            out.append(f"[{body}]")
+            i = j
+        else:
+            out.append(re.escape(c))
+        i += 1
+    return "".join(out)

@@ -1,6 +1,7 @@
-"""Safe writes (a regular file is replaced atomically, anything else keeps its type) and
-reading .npz files without trusting what they declare."""
+"""Safe writes (a regular file is replaced atomically, anything else keeps its type), reading
+.npz files without trusting what they declare, and globs that never loop."""
 
+import glob
 import io
 import os
 import stat
@@ -13,7 +14,7 @@ import numpy as np
 import pytest
 
 from nerwin.errors import DataError
-from nerwin.files import atomic_file, atomic_write, npz_bytes, read_npz
+from nerwin.files import atomic_file, atomic_write, glob_files, npz_bytes, read_npz
 
 
 def test_new_and_regular_files_are_replaced_whole(tmp_path):
@@ -175,3 +176,49 @@ def test_damaged_or_foreign_files_are_one_error(tmp_path, content):
         path.write_bytes(content)
     with pytest.raises(DataError, match="bad.npz: not an x"):
         read_npz(path, "not an x")
+
+
+# ---------------------------------------------------------------- globs
+
+@pytest.fixture
+def tree(tmp_path, monkeypatch):
+    for name in ["d/a.txt", "d/b.md", "d/.dot.txt", "d/sub/c.txt", "d/sub/deeper/e.txt", "d/.hid/h.txt",
+                 "d/x/f.txt", "d/sub/g1.txt"]:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(name)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+GLOBS = ["d/**/*.txt", "d/**", "**/*.txt", "d/*/*.txt", "d/**/c.txt", "d/**/deeper/*", "d/s*/**/*.txt",
+         "d/**/.hid/*", "d/**/[a-c].txt", "d/**/[!a].txt", "d/sub/**/*", "**", "d/**/*/*.txt", "d/?.txt"]
+
+
+@pytest.mark.parametrize("pattern", GLOBS)
+def test_glob_files_finds_what_glob_finds_without_links(tree, pattern):
+    expected = sorted(p for p in glob.glob(pattern, recursive=True) if os.path.isfile(p))
+    assert glob_files(pattern) == expected
+    absolute = str(tree / pattern)
+    assert glob_files(absolute) == sorted(p for p in glob.glob(absolute, recursive=True) if os.path.isfile(p))
+
+
+@pytest.mark.parametrize("pattern", GLOBS)
+def test_symlink_loops_never_hang_and_give_each_file_once(tree, pattern):
+    without = glob_files(pattern)
+    for link, target in [("d/l1", "."), ("d/l2", "."), ("d/sub/up", ".."), ("d/x/top", "../..")]:
+        os.symlink(target, link)
+    found = glob_files(pattern)
+    assert len({os.path.realpath(f) for f in found}) == len(found)
+    if pattern.startswith(("d/**", "**")):   # the loops lead to folders already visited
+        assert found == without
+
+
+def test_links_to_files_and_folders_elsewhere_are_followed_once(tree):
+    (tree / "elsewhere").mkdir()
+    (tree / "elsewhere" / "z.txt").write_text("z")
+    os.symlink(tree / "elsewhere", tree / "d" / "linked")
+    os.symlink(tree / "elsewhere", tree / "d" / "sub" / "linked-again")
+    os.symlink("sub/c.txt", tree / "d" / "c-link.txt")
+    found = glob_files("d/**/*.txt")
+    assert "d/sub/c.txt" in found and "d/c-link.txt" not in found      # its own name wins
+    assert len([f for f in found if f.endswith("z.txt")]) == 1
