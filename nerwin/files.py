@@ -172,26 +172,28 @@ def read_npz(path, refusal: str) -> dict[str, np.ndarray]:
 
 def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, damaged: str) -> np.ndarray:
     """One ``.npy`` member, its header checked against the member's length before reading."""
+    def refuse(reason):
+        return DataError(f"{damaged} [{info.filename[:100]}: {reason}]")
     if not info.filename.endswith(".npy"):
-        raise DataError(damaged)
+        raise refuse("not a .npy array")
     with archive.open(info) as f:
         version = np.lib.format.read_magic(f)
         read_header = {(1, 0): np.lib.format.read_array_header_1_0,
                        (2, 0): np.lib.format.read_array_header_2_0}.get(version)
         if read_header is None:
-            raise DataError(damaged)
+            raise refuse(f".npy format version {version}")
         shape, fortran, dtype = read_header(f, max_header_size=10_000)
-        if dtype.hasobject or any(not 0 <= n <= info.file_size for n in shape):
-            raise DataError(damaged)
+        if dtype.hasobject:
+            raise refuse("an array of Python objects, which only pickle could read")
         count = 1
         for n in shape:
             count *= n
         nbytes = count * dtype.itemsize
-        if f.tell() + nbytes != info.file_size:
-            raise DataError(damaged)
+        if min(shape, default=0) < 0 or f.tell() + nbytes != info.file_size:
+            raise refuse(f"declares {shape} {dtype} but holds {info.file_size - f.tell():,} bytes")
         buffer = bytearray(nbytes)
         if f.readinto(buffer) != nbytes:
-            raise DataError(damaged)
+            raise refuse("shorter than declared")
     array = np.frombuffer(buffer, dtype, count)
     return array.reshape(shape[::-1]).T if fortran else array.reshape(shape)
 
