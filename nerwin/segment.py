@@ -13,17 +13,15 @@ one character.
 from __future__ import annotations
 
 import codecs
-import glob
-import os
 import re
-import unicodedata
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Callable, Iterable, Iterator
 
 from nerwin.errors import DataError
-from nerwin.tokenize import Token, shift_tokens, split_sentences, tokenize
+from nerwin.files import glob_files
+from nerwin.tokenize import Token, cut_point, shift_tokens, split_sentences, tokenize
 
 if TYPE_CHECKING:   # a tagged sentence holds entities; tagging imports this module, not back
     from nerwin.predict import Entity
@@ -105,7 +103,8 @@ def text_chunks(text: str) -> Iterator[str]:
 
 def expand_inputs(paths: Iterable[Path]) -> list[Path]:
     """Input files in order, glob patterns (``docs/*.txt``, ``**`` too) replaced by the files
-    they match, sorted. ``-`` (standard input) and existing paths are kept as they are; a missing
+    they match, sorted, each real file once (:func:`~nerwin.files.glob_files`: symbolic-link
+    loops add nothing). ``-`` (standard input) and existing paths are kept as they are; a missing
     file or a pattern that matches no file is an error before anything is read."""
     out = []
     for path in paths:
@@ -113,7 +112,7 @@ def expand_inputs(paths: Iterable[Path]) -> list[Path]:
         if name == "-" or path.exists():
             out.append(path)
         elif _GLOB.search(name):
-            found = sorted(p for p in glob.glob(name, recursive=True) if os.path.isfile(p))
+            found = glob_files(name)
             if not found:
                 raise DataError(f"{name}: no file matches this pattern")
             out += map(Path, found)
@@ -171,7 +170,10 @@ def _cut(text: str, longest: int, final: bool = False) -> tuple[int, list[list[T
 def _split_long(text: str, tokens: list[Token], limit: int) -> tuple[list[Token], list[Token]]:
     """Split a long sentence's tokens in two, the first part (never empty) ending at or before
     ``limit``: after the last line break before it, else at the last blank between two tokens,
-    else inside the token that runs past it, but not before a combining mark."""
+    else inside the token that runs past it, but not inside a grapheme cluster when one ends
+    within :data:`~nerwin.tokenize.LONGEST_CLUSTER` characters before it
+    (:func:`~nerwin.tokenize.cut_point`). Tokens are at most
+    :data:`~nerwin.tokenize.LONGEST_TOKEN` long, so a cut costs O(``longest``) whatever the text."""
     starts = [t.start for t in tokens]
     j = bisect_right(starts, limit)                  # tokens[:j] start at or before the limit
     if j == len(tokens) and tokens[-1].end <= limit:
@@ -183,9 +185,7 @@ def _split_long(text: str, tokens: list[Token], limit: int) -> tuple[list[Token]
     for k in range(min(j, len(tokens) - 1), 0, -1):
         if tokens[k - 1].end < tokens[k].start and tokens[k - 1].end <= limit:
             return tokens[:k], tokens[k:]
-    c = limit
-    while c > tokens[0].start + 1 and _joins(text, c):
-        c -= 1
+    c = cut_point(text, tokens[0].start, limit)
     k = bisect_right([t.end for t in tokens], c)     # tokens[:k] end at or before the cut
     head, tail = tokens[:k], tokens[k:]
     if tail and tail[0].start < c:                   # the token the cut falls in
@@ -193,14 +193,6 @@ def _split_long(text: str, tokens: list[Token], limit: int) -> tuple[list[Token]
         head = head + shift_tokens(tokenize(text[t.start:c]), t.start)
         tail = shift_tokens(tokenize(text[c:t.end]), c) + tail[1:]
     return head, tail
-
-
-def _joins(text: str, i: int) -> bool:
-    """True if ``text[i]`` belongs with the character before it (a combining mark, a joiner,
-    a skin-tone modifier, or whatever follows a zero-width joiner)."""
-    ch = text[i]
-    return (unicodedata.category(ch)[0] == "M" or ch in "\u200c\u200d" or "\U0001f3fb" <= ch <= "\U0001f3ff"
-            or text[i - 1] == "\u200d")
 
 
 def _segment(doc: int, offset: int, text: str, sentences: list[list[Token]], last: bool) -> Segment:
