@@ -114,7 +114,10 @@ class Tagger:
     # ---------------------------------------------------------------- files
     def save(self, path) -> None:
         """Write the model atomically: temporary file in the same folder, fsync, rename."""
-        path = Path(path)
+        atomic_write(Path(path), self.file_bytes())
+
+    def file_bytes(self) -> bytes:
+        """The bytes of the model file: the same tagger always gives the same bytes."""
         params = self.network.params
         header = {
             "format": FORMAT, "version": VERSION,
@@ -126,7 +129,7 @@ class Tagger:
         arrays = {f"param/{k}": v for k, v in params.items()}
         arrays["vocab"] = np.frombuffer("\n".join(self.vocab.words).encode("utf-8"), np.uint8)
         arrays["header"] = np.frombuffer(json.dumps(header).encode("utf-8"), np.uint8)
-        atomic_write(path, npz_bytes(arrays))
+        return npz_bytes(arrays)
 
     @classmethod
     def load(cls, path) -> "Tagger":

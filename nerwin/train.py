@@ -12,6 +12,7 @@ replacing an existing run, are :mod:`nerwin.runfolder`'s.
 
 from __future__ import annotations
 
+import hashlib
 import signal
 import sys
 import threading
@@ -26,12 +27,12 @@ import pandas as pd
 from tqdm import tqdm
 
 from nerwin import config as cfg
-from nerwin.checkpoint import CHECKPOINT, Progress, fingerprint, load_checkpoint, save_checkpoint
+from nerwin.checkpoint import CHECKPOINT, Progress, fingerprint, load_checkpoint, save_checkpoint, sha256_of
 from nerwin.data import Corpus, read_conll
 from nerwin.embeddings import load_pretrained
 from nerwin.errors import DataError, NerwinError
 from nerwin.evaluate import evaluate
-from nerwin.files import atomic_write_text
+from nerwin.files import atomic_write, atomic_write_text
 from nerwin.optim import make_optimizer
 from nerwin.runfolder import RunFolder
 from nerwin.schedules import schedule_from_config
@@ -124,10 +125,10 @@ def _train(config: dict, folder: RunFolder, quiet: bool, log, resume: bool, keep
     y = labels.encode(train_c.spans(labels.types)[0], train_c.n_tokens)
     optimizer = make_optimizer(config)
     prints = fingerprint(config, train_c, dev_c)
-    p = _start(folder.path, config, resume, net, optimizer, rng, prints, say)
-
     n, batch = len(y), t["batch_size"]
     n_batches = -(-n // batch)
+    p, model_sha256 = _start(folder.path, config, resume, tagger, optimizer, rng, prints, n_batches, say)
+
     schedule = schedule_from_config(config, n_batches)
     emb_scale = config["embeddings"]["lr"] / config["optimizer"]["lr"]
     say(f"training on {train_c.path}: {len(train_c)} sentences, {n} windows, {len(tagger.vocab)} words, "
@@ -147,9 +148,14 @@ def _train(config: dict, folder: RunFolder, quiet: bool, log, resume: bool, keep
                     _step(net, optimizer, X, y, idx, rng, lr, emb_scale, p, folder.target)
                     bar.update()
                     if stops:
-                        _interrupted(folder, p, lambda path: save_checkpoint(path, net, optimizer, rng, p, prints))
-            _end_epoch(tagger, dev_c, p, config, n, n_batches, lr, start, folder.path, say)
-            save_checkpoint(folder.path / CHECKPOINT, net, optimizer, rng, p, prints)
+                        _interrupted(folder, p, lambda path: save_checkpoint(path, net, optimizer, rng, p, prints,
+                                                                             model_sha256))
+            best = _end_epoch(tagger, dev_c, p, config, n, n_batches, lr, start, folder.path, say)
+            if best is not None:    # the checkpoint names the new model before it is written
+                model_sha256 = hashlib.sha256(best).hexdigest()
+            save_checkpoint(folder.path / CHECKPOINT, net, optimizer, rng, p, prints, model_sha256)
+            if best is not None:
+                atomic_write(folder.path / MODEL_FILE, best)
             folder.settle()
             if t["patience"] and p.stale >= t["patience"]:
                 say(f"early stop: no dev F1 gain in {p.stale} epochs")
@@ -171,21 +177,40 @@ def _interrupted(folder: RunFolder, p: Progress, save) -> None:
                       f"resume with  nerwin train --resume {folder.path}")
 
 
-def _start(out: Path, config: dict, resume: bool, net, optimizer, rng, prints: dict, say) -> Progress:
-    """The progress to start from: a checkpoint's when resuming, else a new run folder's."""
+def _start(out: Path, config: dict, resume: bool, tagger: Tagger, optimizer, rng, prints: dict,
+           batches: int, say) -> tuple[Progress, str | None]:
+    """The progress to start from and the SHA-256 of the run's model file: a checkpoint's when
+    resuming, else a new run folder's."""
     if resume:
         if not (out / CHECKPOINT).exists() and (out / MODEL_FILE).is_file():
             raise DataError(f"{out}: the run finished and its checkpoint was removed; there is nothing to "
                             "resume (--keep-checkpoint keeps a finished run's checkpoint)")
-        progress = load_checkpoint(out / CHECKPOINT, net, optimizer, rng, prints)
+        progress, model_sha256 = load_checkpoint(out / CHECKPOINT, tagger.network, optimizer, rng, prints, batches)
+        _check_model(out / MODEL_FILE, tagger, progress, model_sha256, say)
         say(f"resuming {out} at epoch {progress.epoch}, batch {progress.batch}")
-        return progress
+        return progress, model_sha256
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise DataError(f"{out}: cannot create the run folder: {e.strerror}") from None
     atomic_write_text(out / "config.toml", cfg.dumps(config))
-    return Progress()
+    return Progress(), None
+
+
+def _check_model(path: Path, tagger: Tagger, p: Progress, recorded: str | None, say) -> None:
+    """The model file must be the one the checkpoint names. The checkpoint is written just
+    before the model it names: if the run stopped between the two, the checkpoint's weights
+    are that model (it is the epoch just ended), so it is written again from them."""
+    if sha256_of(path) == recorded:
+        return
+    if recorded is not None and p.batch == 0 and p.best_epoch == p.epoch - 1:
+        model = tagger.file_bytes()
+        if hashlib.sha256(model).hexdigest() == recorded:
+            atomic_write(path, model)
+            say(f"{path}: written again from the checkpoint (the run stopped before writing it)")
+            return
+    raise DataError(f"{path}: not the model the checkpoint describes (written by another run?); "
+                    "resuming would report a best dev F1 this file does not have: train without --resume")
 
 
 def _permutation(rng, p: Progress, n: int) -> np.ndarray:
@@ -217,10 +242,10 @@ def _step(net, optimizer, X, y, idx, rng, lr: float, emb_scale: float, p: Progre
 
 
 def _end_epoch(tagger: Tagger, dev_c: Corpus, p: Progress, config: dict, n: int, n_batches: int, lr: float,
-               start: float, out: Path, say) -> None:
+               start: float, out: Path, say) -> bytes | None:
     """Evaluate on dev when due, add the epoch's row to the history and ``metrics.csv``, write
-    every update's rate so far to ``lr.csv``, keep the model if its dev F1 is the best so far,
-    and move ``p`` to the next epoch."""
+    every update's rate so far to ``lr.csv``, move ``p`` to the next epoch; return the model
+    file's bytes if its dev F1 is the best so far."""
     t = config["train"]
     train_time = time.perf_counter() - start
     evaluated = p.epoch == t["epochs"] or p.epoch % t["eval_every"] == 0
@@ -234,7 +259,6 @@ def _end_epoch(tagger: Tagger, dev_c: Corpus, p: Progress, config: dict, n: int,
     improved = evaluated and result["f1"] > p.best_f1
     if improved:
         p.best_f1, p.best_epoch, p.stale = result["f1"], p.epoch, 0
-        tagger.save(out / MODEL_FILE)
     elif evaluated:
         p.stale += 1
     atomic_write_text(out / "metrics.csv", pd.DataFrame(p.history).to_csv(index=False, float_format="%.4f"))
@@ -244,6 +268,7 @@ def _end_epoch(tagger: Tagger, dev_c: Corpus, p: Progress, config: dict, n: int,
             f"R {row['dev_recall']:.2f} F1 {row['dev_f1']:.2f}  lr {lr:.2g}  {row['seconds']:.1f}s"
             f"{'  *' if improved else ''}")
     p.epoch, p.batch, p.epoch_loss = p.epoch + 1, 0, 0.0
+    return tagger.file_bytes() if improved else None
 
 
 def _rates_csv(rates: list, step: int, n_batches: int) -> str:
