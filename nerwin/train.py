@@ -116,6 +116,9 @@ def _train(config: dict, folder: RunFolder, quiet: bool, log, resume: bool, keep
     rng = np.random.default_rng(t["seed"])
 
     train_c, dev_c = corpora or load_corpora(config)
+    if not train_c.entity_types():
+        raise DataError(f"{train_c.path}: every tag is O: no entity type to learn "
+                        "(expected tags like B-PER; is the tag column the last one?)")
     for corpus in (train_c, dev_c):
         if repaired := corpus.repair_warning():
             log(f"nerwin: warning: {repaired}")
@@ -232,7 +235,9 @@ def _step(net, optimizer, X, y, idx, rng, lr: float, emb_scale: float, p: Progre
     if not np.isfinite(loss):
         raise DataError(
             f"training diverged: loss is {loss} at epoch {p.epoch}, batch {p.batch + 1}, "
-            f"learning rate {lr:g}; the last good model is kept in {out} (try a lower optimizer.lr)"
+            f"learning rate {lr:g}; "
+            + (f"the last good model is kept in {out}" if (out / MODEL_FILE).is_file() else "no model was saved")
+            + " (try a lower optimizer.lr)"
         )
     optimizer.step(net.params, net.updates(grads), lr, {"E": lr * emb_scale} if emb_scale else None)
     p.epoch_loss += loss * len(idx)

@@ -120,9 +120,22 @@ def test_killed_save_leaves_the_previous_model_intact(sample_run, tmp_path):
 def test_divergence_stops_and_keeps_the_last_good_model(tmp_path):
     config = cfg.load(None, SAMPLE_DATA + ["train.epochs=3", 'optimizer.name="sgd"', "optimizer.lr=1e30",
                                            "optimizer.clip_norm=0.0"])
-    with pytest.raises(DataError, match=r"training diverged: loss is .* at epoch 1, batch \d+, learning rate 1e\+30"):
+    with pytest.raises(DataError, match=r"training diverged: loss is .* at epoch 1, batch \d+, learning rate 1e\+30; "
+                                        r"no model was saved \(try a lower"):
         train(config, tmp_path / "run", quiet=True)
     assert not (tmp_path / "run" / "model.npz").exists()
+
+
+def test_all_o_training_data_is_refused(tmp_path):
+    """A typeless model tags nothing: an all-O training file is a wrong file or a wrong column,
+    so it stops training before any work (a warning would leave a useless run behind)."""
+    path = tmp_path / "all_o.conll"
+    path.write_text("".join(f"{line.split()[0]} O\n" if line.strip() else "\n"
+                            for line in (SAMPLE / "train.conll").read_text().splitlines()))
+    config = cfg.load(None, [f'data.train="{path}"', f'data.dev="{SAMPLE / "dev.conll"}"'])
+    with pytest.raises(DataError, match=r"all_o.conll: every tag is O: no entity type to learn"):
+        train(config, tmp_path / "run", quiet=True)
+    assert not (tmp_path / "run").exists()
 
 
 def test_unwritable_run_folder_is_a_clear_error(tmp_path):
