@@ -95,7 +95,7 @@ def load_checkpoint(path: Path, net, optimizer, rng, prints: dict, batches: int)
     except (KeyError, ValueError, RecursionError):
         raise DataError(f"{path}: {damaged}") from None
     if not isinstance(header, dict) or set(header) != _HEADER:
-        raise refuse(f"the header has not the fields {', '.join(sorted(_HEADER))}")
+        raise refuse(f"the header does not hold exactly the fields {', '.join(sorted(_HEADER))}")
     saved = header["fingerprint"]
     if not (isinstance(saved, dict) and all(isinstance(saved.get(k), str) for k in ("config", "train", "dev"))):
         raise refuse("the header's fingerprint is damaged")
