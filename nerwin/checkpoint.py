@@ -89,7 +89,7 @@ def load_checkpoint(path: Path, net, optimizer, rng, prints: dict, batches: int)
     arrays = read_npz(path, damaged)
 
     def refuse(what):
-        return DataError(f"{path}: {what}; {damaged.removeprefix('not a readable nerwin checkpoint ')}")
+        return DataError(f"{path}: {what} (a damaged checkpoint: train without --resume)")
     try:
         header = json.loads(arrays.pop("header").tobytes().decode("utf-8"))
     except (KeyError, ValueError, RecursionError):
