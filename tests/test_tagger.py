@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from nerwin.errors import DataError
-from nerwin.tagger import SHIPPED_MODEL, Tagger
+from nerwin.tagger import SHIPPED_MODELS, Tagger
+
+SHIPPED_MODEL = SHIPPED_MODELS / "en.npz"
 
 
 def arrays_of(path):
