@@ -324,7 +324,7 @@ def list_runs_command(folder):
     epochs run, minutes, and when metrics.csv was written, oldest first."""
     from nerwin.runs import list_runs, to_text
 
-    table = list_runs(folder, warn=lambda m: click.echo(f"nerwin: warning: {m}", err=True))
+    table = list_runs(folder, warn=lambda m: click.echo(f"nerwin: warning: {one_line(m)}", err=True))
     click.echo(to_text(table))
 
 
