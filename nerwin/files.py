@@ -201,7 +201,7 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, damaged: str) 
 LONGEST_LINE = 16 << 20       # bytes: a longer line in a text input file is refused
 
 
-def read_lines_file(path, what: str, encoding: str = "utf-8") -> bytes:
+def read_lines_file(path, what: str, encoding: str = "utf-8") -> bytearray:
     """The bytes of a line-oriented text file (``.gz`` inflated), read piece by piece so that
     neither an endless source nor a bomb exhausts memory: a line longer than
     :data:`LONGEST_LINE` bytes (``/dev/zero``, a 1 GB "word") is a :class:`DataError`, and a
@@ -213,20 +213,19 @@ def read_lines_file(path, what: str, encoding: str = "utf-8") -> bytes:
     gz = path.suffix == ".gz"
     with (gzip.open(path, "rb") if gz else open(path, "rb")) as f:
         allowance = max(MAX_INFLATION * os.fstat(f.fileno()).st_size, MIN_INFLATION_ALLOWANCE) if gz else None
-        pieces, total, run = [], 0, 0
+        data, run = bytearray(), 0       # grown in place: no second copy of a big file
         while piece := f.read(LONGEST_LINE):
-            total += len(piece)
-            if allowance is not None and total > allowance:
+            if allowance is not None and len(data) + len(piece) > allowance:
                 raise DataError(f"{path}: inflates beyond {allowance:,} bytes, the most a file of its "
                                 f"size may hold (a compressed bomb?); expected {what}")
             if ends:
                 first = min((i for i in map(piece.find, ends) if i >= 0), default=-1)
                 if (run + (first if first >= 0 else len(piece))) > LONGEST_LINE:
                     raise DataError(f"{path}: a line longer than {LONGEST_LINE:,} bytes "
-                                    f"(after line {_count_lines(pieces, ends) + 1}); expected {what}")
+                                    f"(after line {_count_lines(data, ends) + 1}); expected {what}")
                 run = len(piece) - 1 - max(map(piece.rfind, ends)) if first >= 0 else run + len(piece)
-            pieces.append(piece)
-    return b"".join(pieces)
+            data += piece
+    return data
 
 
 def _line_end_bytes(encoding: str) -> list[bytes]:
@@ -239,8 +238,8 @@ def _line_end_bytes(encoding: str) -> list[bytes]:
     return [bytes([b]) for b in set(encoded) - {0}]
 
 
-def _count_lines(pieces: list[bytes], ends: list[bytes]) -> int:
-    return sum(p.count(b"\n" if b"\n" in ends else ends[0]) for p in pieces)
+def _count_lines(data: bytearray, ends: list[bytes]) -> int:
+    return data.count(b"\n" if b"\n" in ends else ends[0])
 
 
 def glob_files(pattern: str) -> list[str]:
