@@ -1,8 +1,15 @@
-"""Safe writes. A regular file (or a new path) is written to a temporary file in the same
-folder, flushed, synced, then renamed over the target, so a crash or a full disk never leaves a
+"""Files handled safely whatever they hold or are.
+
+Writes: a regular file (or a new path) is written to a temporary file in the same folder,
+flushed, synced, then renamed over the target, so a crash or a full disk never leaves a
 half-written file in its place. A symbolic link is followed: its target is what gets replaced.
 Anything else (a device such as ``/dev/null``, a FIFO) is written to directly: renaming over it
-would replace the device with a file."""
+would replace the device with a file.
+
+Reads trust no declared size: ``.npz`` arrays (:func:`read_npz`) and line-oriented text, plain
+or gzipped (:func:`read_lines_file`), are checked against limits before memory is taken.
+Globs (:func:`glob_files`) give each real file once and never loop.
+"""
 
 from __future__ import annotations
 
