@@ -1,6 +1,5 @@
 """Tests for nerwin.tokenize: CoNLL-style tokens, offsets and sentence splitting."""
 
-import time
 import unicodedata
 
 import pytest
@@ -341,25 +340,6 @@ def test_a_long_run_of_any_character_gives_bounded_tokens(unit):
     tokens = tokenize(text)
     assert_invariant(text, tokens)
     assert max(t.end - t.start for t in tokens) <= LONGEST_TOKEN
-
-
-def _cpu_seconds(text):
-    """The least CPU time (not wall clock) of three runs of split_sentences on ``text``."""
-    best = float("inf")
-    for _ in range(3):
-        t = time.process_time()
-        split_sentences(text)
-        best = min(best, time.process_time() - t)
-    return best
-
-
-@pytest.mark.parametrize("unit", HOSTILE.values(), ids=HOSTILE.keys())
-def test_eight_times_the_run_is_at_most_about_eight_times_the_work(unit):
-    """A complexity check, not a speed check: linear work gives a ratio near 8, quadratic
-    work 64; the bound, 24, leaves room for noise (and a tiny base time only lowers it)."""
-    n = 2_500 // len(unit)
-    small, large = _cpu_seconds("e" + unit * n), _cpu_seconds("e" + unit * 8 * n)
-    assert large <= 24 * max(small, 1e-3), (small, large)
 
 
 def test_two_hundred_thousand_combining_marks_are_cut_into_short_tokens():
