@@ -31,6 +31,7 @@ DEFAULTS = {
         "test": "data/sample/test.conll",
         "encoding": "utf-8",
         "scheme": "iobes",
+        "case_variants": [],
     },
     "embeddings": {
         "source": "glove-6b-50d",
@@ -41,6 +42,7 @@ DEFAULTS = {
         "lr": 0.0,
         "dim": 50,
         "casing_dim": 4,
+        "uncased": False,
     },
     "model": {
         "window": 5,
@@ -132,6 +134,9 @@ RANGES = {
     "train.eval_batch_size": (1, None, True, True),
     "train.eval_every": (1, None, True, True),
 }
+
+# list-of-string keys: the names each may hold (each at most once)
+NAME_LISTS = {"data.case_variants": ("lower", "upper", "title")}
 
 PATH_KEYS = ("data.train", "data.dev", "data.test")
 
@@ -264,6 +269,9 @@ def validate(config: dict, origin: str = "config", sources: dict | None = None) 
     for section, keys in DEFAULTS.items():
         for key, default in keys.items():
             dotted, value = f"{section}.{key}", config[section][key]
+            if dotted in NAME_LISTS:
+                _check_names(at(dotted), dotted, value, NAME_LISTS[dotted])
+                continue
             if not _type_ok(value, default):
                 kind = "a list of integers" if isinstance(default, list) else type(default).__name__
                 raise ConfigError(f"{at(dotted)}: {dotted} = {value!r}: expected {kind}")
@@ -305,6 +313,16 @@ def network_weights(config: dict) -> int:
     return sum(a * b * pieces for a, b in zip(sizes, sizes[1:]))
 
 
+def _check_names(origin, dotted, value, names):
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{origin}: {dotted} = {value!r}: expected a list of names from {', '.join(names)}")
+    for v in value:
+        if v not in names:
+            raise ConfigError(f"{origin}: {dotted}: {v!r} is not one of {', '.join(names)}{_suggest(v, names)}")
+    if len(set(value)) < len(value):
+        raise ConfigError(f"{origin}: {dotted} = {value!r}: a name is given twice")
+
+
 def _check_range(origin, dotted, value, low, high, low_inc, high_inc):
     bad = (low is not None and (value < low if low_inc else value <= low)) or (
         high is not None and (value > high if high_inc else value >= high)
@@ -338,7 +356,7 @@ def resolve_path(config: dict, dotted: str) -> Path:
 
 
 def dumps(config: dict) -> str:
-    """The config as TOML text (the types a config holds: str, bool, int, float, int lists)."""
+    """The config as TOML text (the types a config holds: str, bool, int, float, lists of int or str)."""
 
     def value(v):
         if isinstance(v, bool):

@@ -131,6 +131,34 @@ class Corpus:
         return sub
 
 
+# Case variants of a corpus: the same sentences with every word re-cased, tags unchanged.
+CASES = {"as-is": None, "lower": str.lower, "upper": str.upper, "title": str.title}
+
+
+def recase(corpus: Corpus, case: str) -> Corpus:
+    """The corpus with every word lower-, upper- or title-cased (``str.lower`` etc.); tags,
+    sentence lengths and line numbers unchanged. ``"as-is"`` returns the corpus itself."""
+    if case not in CASES:
+        raise ValueError(f"unknown case {case!r}: expected one of {', '.join(CASES)}")
+    if CASES[case] is None:
+        return corpus
+    words = np.empty(corpus.n_tokens, object)
+    words[:] = list(map(CASES[case], corpus.words))
+    return Corpus(words, corpus.lengths, corpus.tags, corpus.lines, corpus.path,
+                  corpus.scheme, corpus.repairs)
+
+
+def with_case_variants(corpus: Corpus, cases) -> Corpus:
+    """The corpus followed by one re-cased copy of it per name in ``cases`` (see :func:`recase`)."""
+    if not cases:
+        return corpus
+    parts = [corpus] + [recase(corpus, c) for c in cases]
+    cat = lambda arrays: None if arrays[0] is None else np.concatenate(arrays)
+    return Corpus(cat([p.words for p in parts]), cat([p.lengths for p in parts]),
+                  cat([p.tags for p in parts]), cat([p.lines for p in parts]), corpus.path,
+                  corpus.scheme, corpus.repairs * len(parts))
+
+
 def read_conll(path, require_tags: bool = True, encoding: str = "utf-8") -> Corpus:
     """Read a CoNLL file: columns separated by spaces or tabs, the word first and the tag last.
 

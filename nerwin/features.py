@@ -18,7 +18,7 @@ from nerwin.embeddings import Pretrained, factorize, normalize, normalize_distin
 
 UNK, PAD_LEFT, PAD_RIGHT = "<unk>", "<s>", "</s>"
 SPECIALS = (UNK, PAD_LEFT, PAD_RIGHT)
-CASINGS = ("pad", "lower", "upper", "title", "digit", "other")
+CASINGS = ("pad", "lower", "upper", "title", "digit", "other", "uncased")
 _DIGIT = re.compile(r"\d")
 
 
@@ -33,6 +33,29 @@ def casing(words) -> np.ndarray:
         return np.zeros(0, np.int32)
     uniq, codes = factorize(words)
     return casing_distinct(uniq)[codes]
+
+
+def n_casings(uncased: bool) -> int:
+    """Rows of the casing table: every class, or all but ``uncased`` when it is not used."""
+    return len(CASINGS) if uncased else len(CASINGS) - 1
+
+
+def uncased_tokens(uniq: list, codes: np.ndarray, lengths) -> np.ndarray:
+    """True on each token that has a letter but sits in a sentence without case contrast
+    (no upper-case letter in it, or no lower-case one: ``all lower`` or ``ALL CAPS`` text).
+    The words are ``uniq[codes]`` (distinct words and each token's index into them).
+
+    In such a sentence a word's case says nothing about it being a name; with
+    ``embeddings.uncased`` these tokens (digits aside) take the casing class ``uncased``, so
+    the network reads them from the word alone while ordinary text keeps its casing signal.
+    """
+    lengths = np.asarray(lengths, np.int64)
+    has_upper = np.fromiter((w != w.lower() for w in uniq), bool, len(uniq))[codes]
+    has_lower = np.fromiter((w != w.upper() for w in uniq), bool, len(uniq))[codes]
+    sentence = np.repeat(np.arange(len(lengths)), lengths)
+    count = lambda flags: np.bincount(sentence, flags, len(lengths)) > 0
+    contrast = count(has_upper) & count(has_lower)
+    return ~contrast[sentence] & (has_upper | has_lower)
 
 
 def casing_distinct(words: list) -> np.ndarray:
@@ -126,8 +149,10 @@ class Vocabulary:
     def keys(self, words) -> np.ndarray:
         return normalize(words, self.lowercase, self.digits)
 
-    def featurize(self, words, lengths, size: int, pretrained: Pretrained | None = None) -> Windows:
-        """Windows of word and casing ids for a flat word array with sentence ``lengths``."""
+    def featurize(self, words, lengths, size: int, pretrained: Pretrained | None = None,
+                  uncased: bool = False) -> Windows:
+        """Windows of word and casing ids for a flat word array with sentence ``lengths``;
+        with ``uncased``, tokens :func:`uncased_tokens` marks get the casing ``uncased``."""
         uniq, codes = factorize(np.asarray(words, dtype=object))   # the work is per distinct word
         keys = normalize_distinct(uniq, self.lowercase, self.digits)
         ids = self.lookup(keys)
@@ -140,5 +165,9 @@ class Vocabulary:
             extra = pretrained.rows(found[found >= 0])
         ids[ids < 0] = self._ids[UNK]
         word_windows = windows(ids[codes], lengths, size, self._ids[PAD_LEFT], self._ids[PAD_RIGHT])
-        case_windows = windows(casing_distinct(uniq)[codes], lengths, size, 0, 0)
+        case_ids = casing_distinct(uniq)[codes]
+        if uncased:
+            flat = uncased_tokens(uniq, codes, lengths) & (case_ids != CASINGS.index("digit"))
+            case_ids[flat] = CASINGS.index("uncased")
+        case_windows = windows(case_ids, lengths, size, 0, 0)
         return Windows(word_windows, case_windows, extra)

@@ -22,7 +22,7 @@ from nerwin.decode import viterbi
 from nerwin.embeddings import Pretrained, load_pretrained
 from nerwin.errors import ConfigError, DataError, shorten
 from nerwin.files import atomic_write, npz_bytes, read_npz
-from nerwin.features import CASINGS, Vocabulary, Windows
+from nerwin.features import Vocabulary, Windows, n_casings
 from nerwin.model import WindowNetwork, network_settings
 from nerwin.nn.losses import softmax
 
@@ -57,7 +57,7 @@ class Tagger:
             vectors = np.full((len(vocab), dim), np.nan, np.float32)
             vectors[rows >= 0] = pretrained.rows(rows[rows >= 0])
         network = WindowNetwork.create(
-            rng, len(vocab), dim, len(CASINGS), emb["casing_dim"], model["window"], model["hidden"],
+            rng, len(vocab), dim, n_casings(emb["uncased"]), emb["casing_dim"], model["window"], model["hidden"],
             len(labels), init=model["init"], word_vectors=vectors, prelu_init=model["prelu_init"],
             **network_settings(config, len(labels)),
         )
@@ -76,7 +76,8 @@ class Tagger:
         return self._pretrained or None
 
     def featurize(self, words, lengths) -> Windows:
-        return self.vocab.featurize(words, lengths, self.config["model"]["window"], self.pretrained)
+        return self.vocab.featurize(words, lengths, self.config["model"]["window"], self.pretrained,
+                                    self.config["embeddings"]["uncased"])
 
     def scores(self, windows: Windows) -> np.ndarray:
         """S (N, C): the network's class scores of each window."""
@@ -213,8 +214,9 @@ def _read_model(path: Path) -> tuple[dict, dict, list[str]]:
 
 def _check_network(network: WindowNetwork, config: dict, n_labels: int, path) -> None:
     """The parameters must fit together: score one window of padding into one score per tag."""
-    if "C" in network.params and len(network.params["C"]) != len(CASINGS):
-        raise DataError(f"{path}: the casing table has {len(network.params['C'])} rows, expected {len(CASINGS)}")
+    rows = n_casings(config["embeddings"]["uncased"])
+    if "C" in network.params and len(network.params["C"]) != rows:
+        raise DataError(f"{path}: the casing table has {len(network.params['C'])} rows, expected {rows}")
     window = config["model"]["window"]
     try:
         S = network.scores(np.zeros((1, window), np.int64), np.zeros((1, window), np.int64))

@@ -28,7 +28,7 @@ from tqdm import tqdm
 
 from nerwin import config as cfg
 from nerwin.checkpoint import CHECKPOINT, Progress, fingerprint, load_checkpoint, save_checkpoint, sha256_of
-from nerwin.data import Corpus, read_conll
+from nerwin.data import Corpus, read_conll, with_case_variants
 from nerwin.embeddings import load_pretrained
 from nerwin.errors import DataError, NerwinError
 from nerwin.evaluate import evaluate
@@ -122,7 +122,10 @@ def _train(config: dict, folder: RunFolder, quiet: bool, log, resume: bool, keep
     for corpus in (train_c, dev_c):
         if repaired := corpus.repair_warning():
             log(f"nerwin: warning: {repaired}")
+    # the vocabulary comes from the file as written: copies would lift every word over min_count
     tagger = Tagger.create(config, train_c, load_pretrained(config["embeddings"]["source"]), rng)
+    cases = config["data"]["case_variants"]
+    train_c, dev_c = (with_case_variants(c, cases) for c in (train_c, dev_c))
     net, labels = tagger.network, tagger.labels
     X = tagger.featurize(train_c.words, train_c.lengths)
     y = labels.encode(train_c.spans(labels.types)[0], train_c.n_tokens)
@@ -136,6 +139,9 @@ def _train(config: dict, folder: RunFolder, quiet: bool, log, resume: bool, keep
     emb_scale = config["embeddings"]["lr"] / config["optimizer"]["lr"]
     say(f"training on {train_c.path}: {len(train_c)} sentences, {n} windows, {len(tagger.vocab)} words, "
         f"tags {' '.join(labels.types)} ({train_c.scheme} read, {labels.scheme} inside)")
+    if cases:
+        say(f"case variants: train and dev are each the file plus its {'-, '.join(cases)}-cased copy; "
+            f"dev F1 (model selection) is over all {len(cases) + 1} copies")
 
     show_bar = not quiet and sys.stderr.isatty()
     with stop_requests() as stops, np.errstate(all="ignore"):  # non-finite losses are caught in _step

@@ -176,6 +176,10 @@ def test_wrong_type(override, fragment):
         ("model.hidden=[10, 0]", "positive layer sizes"),
         ("model.activation=tanhh", "did you mean 'tanh'"),
         ("data.scheme=iob1", "expected one of iob2, iobes"),
+        ('data.case_variants=["lowr"]', "'lowr' is not one of lower, upper, title — did you mean 'lower'?"),
+        ('data.case_variants=["lower", "lower"]', "a name is given twice"),
+        ("data.case_variants=[1]", "expected a list of names from lower, upper, title"),
+        ('data.case_variants="lower"', "expected a list of names"),
     ],
 )
 def test_bad_values(override, fragment):
@@ -189,6 +193,12 @@ def test_boundary_values_accepted():
                         "regularization.dropout_input=0.99"])
     assert cfg["model"]["window"] == 21
     assert cfg["regularization"]["dropout_input"] == 0.99
+
+
+def test_case_variants_default_empty_and_round_trip():
+    assert C.load()["data"]["case_variants"] == []
+    config = C.load(None, ['data.case_variants=["lower", "upper", "title"]'])
+    assert C.loads(C.dumps(config)) == config
 
 
 def test_invalid_toml(tmp_path):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from nerwin.data import Corpus, read_conll
+from nerwin.data import Corpus, read_conll, recase, with_case_variants
 from nerwin.errors import DataError
 from nerwin.files import LONGEST_LINE
 
@@ -337,3 +337,34 @@ def test_error_endless_line_stops_reading(tmp_path):
     path.write_bytes(b"EU B-ORG\n\n" + b"x" * (LONGEST_LINE + 10) + b" O\n")
     with pytest.raises(DataError, match=r"long.conll: a line longer than .* \(after line 3\)"):
         read_conll(path)
+
+
+# ---------------------------------------------------------------- case variants
+
+
+def test_recase_changes_words_only(tmp_path):
+    corpus = read_conll(write(tmp_path, FOUR_COLUMNS))
+    for case, f in (("lower", str.lower), ("upper", str.upper), ("title", str.title)):
+        cased = recase(corpus, case)
+        assert cased.words.tolist() == [f(w) for w in corpus.words]
+        assert cased.tags.tolist() == corpus.tags.tolist()
+        assert cased.lengths.tolist() == corpus.lengths.tolist()
+        assert cased.lines.tolist() == corpus.lines.tolist()
+        assert cased.scheme == corpus.scheme
+    assert recase(corpus, "as-is") is corpus
+    assert corpus.words.tolist()[0] == "EU"  # the original is untouched
+    with pytest.raises(ValueError, match="unknown case 'lowercase'"):
+        recase(corpus, "lowercase")
+
+
+def test_with_case_variants_appends_copies(tmp_path):
+    corpus = read_conll(write(tmp_path, FOUR_COLUMNS))
+    both = with_case_variants(corpus, ["lower", "upper"])
+    n = corpus.n_tokens
+    assert both.words.tolist() == corpus.words.tolist() + [w.lower() for w in corpus.words] + [w.upper() for w in corpus.words]
+    assert both.tags.tolist() == corpus.tags.tolist() * 3
+    assert both.lengths.tolist() == corpus.lengths.tolist() * 3
+    assert len(both) == 3 * len(corpus) and both.n_tokens == 3 * n
+    starts = corpus.spans()[0].start
+    assert both.spans()[0].start.tolist() == [s + n * k for k in range(3) for s in starts]
+    assert with_case_variants(corpus, []) is corpus

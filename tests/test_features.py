@@ -146,6 +146,24 @@ def test_featurize_windows_and_casing():
     assert w.casing.tolist() == [[0, 3, 1], [3, 1, 0], [0, 2, 1], [2, 1, 0]]
 
 
+def test_featurize_uncased_marks_sentences_without_case_contrast():
+    vocab = Vocabulary(["peter"])
+    sentences = [["Peter", "met", "EU", "in", "1996", "."],   # cased: every word keeps its class
+                 ["peter", "met", "eu", "in", "1996", "."],   # all lower
+                 ["PETER", "MET", "EU", "."],                 # all caps
+                 ["'s", "Ok"]]                                # a title word gives contrast
+    words = [w for s in sentences for w in s]
+    lengths = [len(s) for s in sentences]
+    plain = vocab.featurize(words, lengths, 1).casing[:, 0]
+    flat = vocab.featurize(words, lengths, 1, uncased=True).casing[:, 0]
+    names = [CASINGS[i] for i in flat]
+    assert names == ["title", "lower", "upper", "lower", "digit", "other",
+                     "uncased", "uncased", "uncased", "uncased", "digit", "other",
+                     "uncased", "uncased", "uncased", "other",
+                     "lower", "title"]
+    assert [CASINGS[i] for i in plain] == [CASINGS[casing([w])[0]] for w in words]
+
+
 def test_featurize_falls_back_to_pretrained():
     pre = tiny_pretrained()
     v = Vocabulary(["the", "x"])

@@ -105,3 +105,18 @@ def test_config_show_and_check(tmp_path):
     bad.write_text("[regularization]\ndropout_input = 1.0\n")
     result = runner.invoke(cli, ["config", "check", str(bad)])
     assert result.exit_code == 2 and "regularization.dropout_input" in result.output
+
+
+def test_case_variants_train_on_recased_copies_with_the_same_vocabulary(tmp_path):
+    from nerwin.data import read_conll, recase
+    from nerwin.train import evaluate
+
+    said = []
+    base = SAMPLE_DATA + ["train.epochs=2", "model.hidden=[100]"]
+    plain = train(cfg.load(None, base), tmp_path / "plain", quiet=True).tagger
+    robust = train(cfg.load(None, base + ['data.case_variants=["lower"]']), tmp_path / "lower",
+                   log=said.append).tagger
+    assert list(robust.vocab.words) == list(plain.vocab.words)  # built from the file as written
+    assert any("lower-cased copy" in line and "dev F1 (model selection)" in line for line in said)
+    lowered = recase(read_conll(SAMPLE / "dev.conll"), "lower")
+    assert evaluate(robust, lowered)["f1"] > evaluate(plain, lowered)["f1"] + 10
