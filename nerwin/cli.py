@@ -111,10 +111,13 @@ def train(config_path, overrides, out, resume, overwrite, keep_checkpoint, quiet
 @click.option("--output", type=click.Path(dir_okay=False, readable=False, path_type=Path),
               help="Write 'word gold predicted' lines here.")
 @click.option("--encoding", default="utf-8", show_default=True, help="Encoding of the data file.")
-def evaluate(model, data, fmt, scheme, mode, confusion, n_errors, output, encoding):
+@click.option("--case", "cases", callback=lambda ctx, param, value: _case_list(value), metavar="LIST",
+              help="Score the file as written and/or re-cased: a comma list of as-is, lower, upper, "
+                   "title (e.g. as-is,lower,upper); each variant is reported under its name.")
+def evaluate(model, data, fmt, scheme, mode, confusion, n_errors, output, encoding, cases):
     """Score a model on a gold corpus: entity P/R/F1 as conlleval computes them."""
     from nerwin import scoring, tables
-    from nerwin.data import read_conll
+    from nerwin.data import read_conll, recase
     from nerwin.files import atomic_write_text
     from nerwin.tagger import Tagger
 
@@ -126,24 +129,50 @@ def evaluate(model, data, fmt, scheme, mode, confusion, n_errors, output, encodi
     if scheme != "auto" and scheme != corpus.scheme:
         click.echo(one_line(f"nerwin: warning: {data}: tags look like {corpus.scheme}, read as {scheme} as asked"), err=True)
         corpus.scheme = scheme
-    predicted = tagger.tag(corpus)  # written in the corpus's scheme
-    args = (corpus.tags, predicted, corpus.first)
-    result = scoring.score(*args, mode=mode, scheme=corpus.scheme)
-    result = {"data": str(data), **result}
     missing = sorted(set(corpus.entity_types()) - set(tagger.labels.types))
     if missing:
         click.echo(one_line(f"nerwin: warning: {data}: types the model never saw in training, scored as misses: "
                             f"{', '.join(missing)}"), err=True)
+    if output and cases and len(cases) > 1:
+        raise click.UsageError("--output writes the predictions of one case variant; give one --case")
+    reports = {}
+    for case in cases or ["as-is"]:
+        variant = recase(corpus, case)
+        words, predicted = variant.words, tagger.tag(variant)  # tags written in the corpus's scheme
+        args = (corpus.tags, predicted, corpus.first)
+        result = {"data": str(data), **({"case": case} if cases else {}),
+                  **scoring.score(*args, mode=mode, scheme=corpus.scheme)}
+        table = scoring.confusion(*args, mode=mode, scheme=corpus.scheme) if confusion else None
+        errors = scoring.errors(words, *args, n_errors, mode=mode, scheme=corpus.scheme) if n_errors else None
+        reports[case] = (result, table, errors)
     if output:
         lines, off = [], corpus.offsets
         for i in range(len(corpus)):
             for k in range(off[i], off[i + 1]):
-                lines.append(f"{corpus.words[k]} {corpus.tags[k]} {predicted[k]}\n")
+                lines.append(f"{words[k]} {corpus.tags[k]} {predicted[k]}\n")
             lines.append("\n")
         atomic_write_text(output, "".join(lines))
-    table = scoring.confusion(*args, mode=mode, scheme=corpus.scheme) if confusion else None
-    errors = scoring.errors(corpus.words, *args, n_errors, mode=mode, scheme=corpus.scheme) if n_errors else None
-    click.echo(tables.format_report(result, fmt, table, errors))
+    if cases:
+        click.echo(tables.format_cases(reports, fmt))
+    else:
+        result, table, errors = reports["as-is"]
+        click.echo(tables.format_report(result, fmt, table, errors))
+
+
+def _case_list(value: str | None) -> list[str] | None:
+    """``--case as-is,lower`` as a list of known, distinct case names."""
+    from nerwin.data import CASES
+
+    if value is None:
+        return None
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    unknown = [v for v in names if v not in CASES]
+    if unknown or not names:
+        raise click.BadParameter(f"{unknown[0] if unknown else value!r}: expected a comma list of "
+                                 f"{', '.join(CASES)}")
+    if len(set(names)) < len(names):
+        raise click.BadParameter(f"{value!r}: a case is given twice")
+    return names
 
 
 @cli.command()

@@ -98,6 +98,8 @@ _TITLES = {
 def _header(result: dict) -> tuple[str, str]:
     """The line naming the data, its size, scheme and mode; and the token accuracy line."""
     where = f"{result['data']}: " if "data" in result else ""
+    if "case" in result:
+        where += f"{CASE_NAMES[result['case']]}: "
     head = (f"{where}{result['tokens']} tokens, {result['gold_entities']} gold entities; "
             f"scheme {result['scheme']}, mode {result['mode']}")
     accuracy = f"token accuracy: {result['token_accuracy']:.2f}% (tokens whose tag equals the gold tag)"
@@ -131,25 +133,37 @@ def as_table(result: dict, confusion=None, errors=None) -> str:
 def as_json(result: dict, confusion=None, errors=None) -> str:
     """``result`` with ``confusion`` ({gold: {predicted: count}}) and ``errors``
     ({"false_positives": [...], "false_negatives": [...]}) added when given."""
+    return json.dumps(_json(result, confusion, errors), indent=2)
+
+
+def _json(result: dict, confusion, errors) -> dict:
     out = dict(result)
     if confusion is not None:
         out["confusion"] = {g: {p: int(v) for p, v in row.items()} for g, row in confusion.iterrows()}
     if errors is not None:
         records = lambda f: [{**r, "count": int(r["count"])} for r in f.to_dict(orient="records")]
         out["errors"] = {"false_positives": records(errors[0]), "false_negatives": records(errors[1])}
-    return json.dumps(out, indent=2)
+    return out
 
 
 def as_csv(result: dict, confusion=None, errors=None) -> str:
     """Sections separated by one blank line, each a CSV with its own header row (read each
     with ``pandas.read_csv``): the summary (``key,value``), the scores (``type,...``), then
     the confusion table (``gold,...``) and the errors (``error,rank,...``) when given."""
+    return _csv(_csv_sections(result, confusion, errors))
+
+
+def _csv(sections: list[pd.DataFrame]) -> str:
+    return "\n".join(frame.to_csv(float_format="%.4f", lineterminator="\n") for frame in sections)
+
+
+def _csv_sections(result: dict, confusion, errors) -> list[pd.DataFrame]:
     tables = _tables(result, confusion, errors)
     sections = [summary(result)] + [t for name, t in tables if name not in ("fp", "fn")]
     if errors is not None:
         kinds = [t.assign(error=kind).reset_index() for kind, (_, t) in zip(("false positive", "false negative"), tables[-2:])]
         sections.append(pd.concat(kinds).set_index("error"))
-    return "\n".join(frame.to_csv(float_format="%.4f", lineterminator="\n") for frame in sections)
+    return sections
 
 
 def as_markdown(result: dict, confusion=None, errors=None) -> str:
@@ -171,3 +185,53 @@ def format_report(result: dict, fmt: str = "table", confusion: pd.DataFrame | No
     if fmt not in FORMATS:
         raise ValueError(f"unknown report format {fmt!r}: expected one of {', '.join(FORMATS)}")
     return FORMATS[fmt](result, confusion, errors)
+
+
+# ---------------------------------------------------------------- case variants
+
+CASE_NAMES = {"as-is": "as written", "lower": "every word lower-cased",
+              "upper": "every word upper-cased", "title": "every word title-cased"}
+
+
+def by_case(results: dict) -> pd.DataFrame:
+    """One row per case variant: overall precision, recall and F1, then F1 per type."""
+    types = sorted({t for r in results.values() for t in r["per_type"]})
+    rows = {case: {"precision": r["precision"], "recall": r["recall"], "f1": r["f1"],
+                   **{t: r["per_type"].get(t, {}).get("f1", float("nan")) for t in types}}
+            for case, r in results.items()}
+    frame = pd.DataFrame.from_dict(rows, orient="index", columns=["precision", "recall", "f1", *types])
+    frame.index.name = "case"
+    return frame
+
+
+def format_cases(reports: dict, fmt: str = "table") -> str:
+    """The reports of one file scored as written and re-cased, each labelled with its case.
+
+    ``reports`` maps a case name (``as-is``, ``lower``, ``upper``, ``title``) to the arguments
+    of :func:`format_report` (``result``, ``confusion``, ``errors``); each result holds its
+    ``case``. ``json``: ``{"data": ..., "cases": {case: report}}``; ``csv``: the sections of
+    :func:`as_csv`, each with a leading ``case`` column over all variants; ``table`` and
+    ``markdown``: a table of F1 by case (overall P/R/F1 and F1 per type), then each variant's
+    full report under its name.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown report format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    first = next(iter(reports.values()))[0]
+    if fmt == "json":
+        out = {"data": first["data"]} if "data" in first else {}
+        out["cases"] = {case: _json(*args) for case, args in reports.items()}
+        return json.dumps(out, indent=2)
+    if fmt == "csv":
+        per_case = {case: _csv_sections(*args) for case, args in reports.items()}
+        labelled = lambda frame, case: (frame.reset_index().assign(case=case)
+                                        .set_index(["case", frame.index.name or "index"]))
+        n_sections = len(next(iter(per_case.values())))
+        return _csv([pd.concat([labelled(sections[i], case) for case, sections in per_case.items()])
+                     for i in range(n_sections)])
+    overview = by_case({case: args[0] for case, args in reports.items()})
+    title = "F1 by case (overall precision, recall, F1; then F1 per type)"
+    parts = [f"## {title}\n\n{to_markdown(overview)}" if fmt == "markdown" else f"{title}:\n{_to_text(overview)}"]
+    for case, (result, confusion, errors) in reports.items():
+        text = format_report(result, fmt, confusion, errors)
+        parts.append(f"## case: {case}\n\n{text}" if fmt == "markdown" else text)
+    return "\n\n".join(parts)

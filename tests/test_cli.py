@@ -1,11 +1,13 @@
 """The commands end to end through click's CliRunner, and their errors."""
 
+import io
 import json
 import shlex
 import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -111,6 +113,45 @@ def test_eval_table_json_and_output(sample_run, tmp_path):
     from nerwin.scoring import score
     predicted = np.array([l.split(" ")[2] for l in token_lines], dtype=object)
     assert score(corpus.tags, predicted, corpus.first)["f1"] == pytest.approx(result["f1"])
+
+
+def test_eval_case_variants_score_recased_copies(sample_run, tmp_path):
+    data = SAMPLE / "test.conll"
+    lowered = tmp_path / "lower.conll"   # the file with its words lower-cased, columns kept
+    lower = lambda line: line if line.startswith("-DOCSTART-") else " ".join([line.split(" ")[0].lower(), *line.split(" ")[1:]])
+    lowered.write_text("".join(map(lower, data.read_text().splitlines(keepends=True))))
+    plain = lambda path: json.loads(invoke("eval", "--model", sample_run, "--data", path, "--format", "json").output)
+    out = invoke("eval", "--model", sample_run, "--data", data, "--format", "json", "--case", "as-is,lower,upper")
+    assert out.exit_code == 0, out.output
+    cases = json.loads(out.output)["cases"]
+    assert list(cases) == ["as-is", "lower", "upper"]
+    strip = lambda r: {k: v for k, v in r.items() if k not in ("data", "case")}
+    assert strip(cases["as-is"]) == strip(plain(data))
+    assert strip(cases["lower"]) == strip(plain(lowered))
+    assert cases["lower"]["case"] == "lower" and cases["lower"]["f1"] != cases["as-is"]["f1"]
+
+    for fmt, label in (("table", "every word upper-cased"), ("markdown", "## case: upper"), ("csv", "\nupper,overall,")):
+        text = invoke("eval", "--model", sample_run, "--data", data, "--format", fmt, "--case", "lower,upper").output
+        assert label in text and "lower" in text and "as written" not in text, text
+    frame = pd.read_csv(io.StringIO(invoke("eval", "--model", sample_run, "--data", data, "--format", "csv",
+                                           "--case", "as-is,lower").output.split("\n\n")[1]))
+    assert frame.set_index(["case", "type"]).loc[("lower", "overall"), "f1"] == pytest.approx(cases["lower"]["f1"], abs=1e-4)
+
+
+@pytest.mark.parametrize("value, message", [("lowr", "'lowr': expected a comma list of as-is, lower, upper, title"),
+                                            ("lower,lower", "a case is given twice"), (",", "expected a comma list")])
+def test_eval_case_refuses_bad_lists(sample_run, value, message):
+    out = invoke("eval", "--model", sample_run, "--data", SAMPLE / "test.conll", "--case", value)
+    assert out.exit_code == 2 and message in out.output
+
+
+def test_eval_output_needs_one_case(sample_run, tmp_path):
+    out = invoke("eval", "--model", sample_run, "--data", SAMPLE / "test.conll", "--case", "as-is,lower",
+                 "--output", tmp_path / "p.txt")
+    assert out.exit_code == 2 and "give one --case" in out.output
+    out = invoke("eval", "--model", sample_run, "--data", SAMPLE / "test.conll", "--case", "upper",
+                 "--output", tmp_path / "p.txt")
+    assert out.exit_code == 0 and (tmp_path / "p.txt").read_text().split(" ")[0].isupper()
 
 
 def test_predict_formats(sample_run):
