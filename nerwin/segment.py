@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, BinaryIO, Callable, Iterable, Iterator
 
 from nerwin.errors import DataError
 from nerwin.files import glob_files
-from nerwin.tokenize import Token, cut_point, shift_tokens, split_sentences, tokenize
+from nerwin.tokenize import INDENT, LINE_BREAKS, Token, cut_point, shift_tokens, split_sentences, tokenize
 
 if TYPE_CHECKING:   # a tagged sentence holds entities; tagging imports this module, not back
     from nerwin.predict import Entity
@@ -30,7 +30,6 @@ CHUNK_SIZE = 1 << 18          # bytes read from a file (characters taken from a 
 LONGEST_SENTENCE = 1 << 16    # characters: a longer "sentence" is cut (line break, else blank)
 
 SURROGATES = re.compile("[\ud800-\udfff]")   # an undecoded byte of the input, one character each
-_LINE_BREAKS = "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"
 _GLOB = re.compile(r"[*?[]")
 
 
@@ -132,29 +131,35 @@ def segments(chunks: Iterable[str], doc: int = 0) -> Iterator[Segment]:
     :func:`~nerwin.tokenize.split_sentences` finds in the whole document, except that one longer
     than :data:`LONGEST_SENTENCE` characters is cut into pieces no longer than that: after a
     line break, else at a blank, else anywhere but before a combining mark. So no more than
-    ``LONGEST_SENTENCE`` characters are ever carried from one piece to the next.
+    ``LONGEST_SENTENCE`` characters are ever carried from one piece to the next. The text
+    carried starts a line, or comes with the column it starts at, so the line rules of
+    ``split_sentences`` measure each line whole.
     """
-    buffer, offset = "", 0
+    buffer, offset, column = "", 0, 0   # column: characters of the buffer's first line already cut off
     pieces = iter(chunks)
     piece = next(pieces, "")
     for following in pieces:
         buffer += piece
         piece = following
-        cut, sentences = _cut(buffer, LONGEST_SENTENCE)
+        cut, sentences = _cut(buffer, LONGEST_SENTENCE, column)
+        line_start = max(buffer.rfind(c, 0, cut) for c in LINE_BREAKS) + 1
+        if (line_start or not column) and not buffer[line_start:cut].strip(INDENT):
+            cut = line_start   # the carried text starts its line: the line rules see it whole
         if cut:
             yield _segment(doc, offset, buffer[:cut], sentences, last=False)
+            column = cut - line_start + (column if not line_start else 0)
             buffer, offset = buffer[cut:], offset + cut
     buffer += piece
-    yield _segment(doc, offset, buffer, _cut(buffer, LONGEST_SENTENCE, final=True)[1], last=True)
+    yield _segment(doc, offset, buffer, _cut(buffer, LONGEST_SENTENCE, column, final=True)[1], last=True)
 
 
-def _cut(text: str, longest: int, final: bool = False) -> tuple[int, list[list[Token]]]:
+def _cut(text: str, longest: int, column: int = 0, final: bool = False) -> tuple[int, list[list[Token]]]:
     """Where to cut ``text``, the start of a document whose end is still unread (unless ``final``),
     and the sentences before the cut, offsets into ``text``: everything before the cut is final.
 
     The last sentence may go on in the text still to come: the cut falls before it, or, if more
     than ``longest`` characters would be carried, before its last piece."""
-    sentences = split_sentences(text)
+    sentences = split_sentences(text, column)
     out = []
     for i, tokens in enumerate(sentences):
         carried = not final and i == len(sentences) - 1
@@ -178,7 +183,7 @@ def _split_long(text: str, tokens: list[Token], limit: int) -> tuple[list[Token]
     j = bisect_right(starts, limit)                  # tokens[:j] start at or before the limit
     if j == len(tokens) and tokens[-1].end <= limit:
         return tokens, []
-    line_break = max(text.rfind(c, tokens[0].end, limit) for c in _LINE_BREAKS)
+    line_break = max(text.rfind(c, tokens[0].end, limit) for c in LINE_BREAKS)
     if line_break >= 0:
         k = bisect_right(starts, line_break)
         return tokens[:k], tokens[k:]

@@ -11,7 +11,7 @@ import re
 import unicodedata
 from bisect import bisect_left, bisect_right
 from itertools import chain
-from typing import NamedTuple
+from typing import Iterator, NamedTuple
 
 
 class Token(NamedTuple):
@@ -105,8 +105,21 @@ _SENTENCE_END = re.compile(rf"(?<!{_END_CHARS}){_END_CHARS}++"
                            rf"(?=[{_SPACE}]++(?:{_UPPER}|\d|[{re.escape(_OPENERS)}]))")
 _END_PUNCT = re.compile(r"[.!?\u2026]+")
 _CLOSING = re.compile(f"[{re.escape(_CLOSERS)}]+")
-_LINE_BREAK = r"[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]"
+LINE_BREAKS = "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"
+_LINE_BREAK = f"[{LINE_BREAKS}]"
 _BLANK_LINE = re.compile(rf"{_LINE_BREAK}\s*?{_LINE_BREAK}(?<!\r\n)")  # CRLF is one break
+_LINE_END = re.compile(rf"{_LINE_BREAK}(?<!\r(?=\n))")                  # CRLF: its \n counts
+# A line that runs on into the next: long, and ending mid-sentence (see split_sentences).
+WRAPPED_LINE = 40   # characters
+_RUNS_ON = ",;&/(-\u2010\u2013\u2014"   # a line ending in these (or in a lower-case word) ends mid-sentence
+INDENT = " \t\u00a0\u3000"
+_LIST_ITEM = re.compile(r"(?:[-*+\u2022\u2023\u2043\u25aa\u25e6\u00b7\u2013\u2014]|\d{1,3}[.)])[ \t]")
+_CAPS = rf"{_UPPER}(?:{_UPPER}|[.'\u2019-])+"
+# "WASHINGTON (Reuters) -", "LONDON, Aug 22 (Reuters) -", "PARIS, France --" at a line start
+_DATELINE = re.compile(
+    rf"(?:(?<={_LINE_BREAK})|\A)[ \t]*{_CAPS}(?:[ \t]+{_CAPS})*"
+    rf"(?:,[ \t]*[^\W_][\w.]*(?:[ \t]+[^\W_][\w.]*){{0,3}}(?:[ \t]+\([^()\n]{{1,40}}\))?|[ \t]+\([^()\n]{{1,40}}\))"
+    rf"[ \t]+(?:--?|[\u2013\u2014])(?=[ \t])")
 
 
 LONGEST_TOKEN = 1024    # characters: a longer token is cut into pieces no longer than this
@@ -179,7 +192,7 @@ def _ends_sentence(tokens: list[Token], i: int) -> bool:
     return not initial
 
 
-def split_sentences(text: str) -> list[list[Token]]:
+def split_sentences(text: str, column: int = 0) -> list[list[Token]]:
     """Tokenize ``text`` and group the tokens into sentences.
 
     A sentence ends after ``.``, ``!``, ``?`` or ``...`` (plus closing quotes or
@@ -187,13 +200,58 @@ def split_sentences(text: str) -> list[list[Token]]:
     digit or an opening quote/bracket follow. Abbreviation tokens (``Mr.``,
     ``U.S.``) and single-letter initials never end a sentence; a blank line
     always does.
+
+    Lines count too. A line that ends without sentence punctuation ends its sentence
+    (a headline, a title, a caption line, a list item) unless it is hard-wrapped prose:
+    the next line starts with a lower-case letter, or the line is at least
+    :data:`WRAPPED_LINE` characters long and ends mid-sentence (on a lower-case word,
+    a comma, a hyphen or a dash). A line that starts a list item (``-``, ``*``, ``•``,
+    ``1.``, ``2)`` then a blank) always starts a sentence, and a dateline at the start
+    of a line (``WASHINGTON (Reuters) -``, ``LONDON, Aug 22 -``) is a sentence of its own.
+    ``column`` is how many characters of the first line come before ``text`` (when
+    ``text`` continues a line), so that line's length is known.
     """
     tokens = tokenize(text)
     ends = [t.end for t in tokens]
     cuts = {bisect_right(ends, m.start()) for m in _BLANK_LINE.finditer(text)}
+    cuts.update(bisect_right(ends, i) for i in _line_ends(text, column))
+    for m in _DATELINE.finditer(text):
+        if m.start() or not column:
+            cuts.add(bisect_left(ends, m.end()) + 1)
     for m in _SENTENCE_END.finditer(text):
         i = bisect_left(ends, m.end())          # the token that ends right there
-        if _ends_sentence(tokens, i):
+        if _ends_sentence(tokens, i) and not _numbers_item(text, tokens, i, column):
             cuts.add(i + 1)
     bounds = sorted(cuts | {0, len(tokens)})
-    return [tokens[a:b] for a, b in zip(bounds, bounds[1:])]
+    return [tokens[a:b] for a, b in zip(bounds, bounds[1:]) if a < b]
+
+
+def _numbers_item(text: str, tokens: list[Token], i: int, column: int) -> bool:
+    """True if ``tokens[i]`` is the period of a list item's number (``1.`` at a line start)."""
+    if i == 0 or tokens[i].text != "." or not tokens[i - 1].text.isdigit() or len(tokens[i - 1].text) > 3:
+        return False
+    j = tokens[i - 1].start
+    while j and text[j - 1] in INDENT:
+        j -= 1
+    return text[j - 1] in LINE_BREAKS if j else not column
+
+
+def _line_ends(text: str, column: int) -> Iterator[int]:
+    """Positions of the line breaks that end a sentence by the line rule of
+    :func:`split_sentences` (lines ending in sentence punctuation are left to the
+    punctuation rule, blank lines to the blank-line rule)."""
+    start = -column                                   # where the current line starts
+    for m in _LINE_END.finditer(text):
+        line, length = text[max(start, 0):m.start()].rstrip(_SPACE_CHARS), m.start() - start
+        start = j = m.end()
+        while j < len(text) and text[j] in INDENT:
+            j += 1
+        following = text[j:j + 1]
+        if not line or not following or _LINE_END.match(following):
+            continue                                  # a blank line, or the text ends
+        last = line.rstrip(_CLOSERS)[-1:]
+        if _LIST_ITEM.match(text, j):
+            yield m.start()
+        elif not (_END_PUNCT.match(last) or following.islower()
+                  or (length >= WRAPPED_LINE and (last in _RUNS_ON or line.rsplit(None, 1)[-1].islower()))):
+            yield m.start()

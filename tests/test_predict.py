@@ -126,7 +126,10 @@ def html_text(text: str) -> str:
 
 PIECES = ["Paris", "is", "nice", ".", "!", "Mr.", "J.", "K.", "Rowling", "U.S.", "don't", "'s", "-5", "1,200.5",
           "a@b.com", "http://x.org/a.", "...", '"', "(", ")", " ", "  ", "\n", "\n\n", "\r\n", "\t", "\u2028",
-          "e\u0301", "\u200d", "👍🏽", "שלום", "\x00", "\u3000"]
+          "e\u0301", "\u200d", "👍🏽", "שלום", "\x00", "\u3000",
+          # the line rules: datelines, list items, headlines and lines long enough to be wrapped prose
+          "WASHINGTON (Reuters) - ", "LONDON, Aug 22 (AP) -- ", "- ", "1. ", "DEAL", "Ohio",
+          "a line of hard-wrapped prose long enough to run on, and", "the"]
 
 
 @pytest.mark.slow

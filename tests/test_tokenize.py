@@ -247,6 +247,51 @@ SENTENCES = [
 ]
 
 
+# Lines: a line without sentence punctuation ends its sentence, unless it is hard-wrapped prose.
+WRAPPED = ("The company said on Tuesday that it would buy the\n"
+           "Ohio-based maker of widgets for $5 million, a deal\n"
+           "that analysts at Goldman Sachs in New York welcomed,\n"
+           "Reuters reported.")
+LINES = [
+    ("DEAL\nOhio Corp said on Monday it would buy Acme.",               # headline
+     ["DEAL", "Ohio Corp said on Monday it would buy Acme ."]),
+    ("Clinton Signs Bill to Raise Minimum Wage for Ten Million Workers\nThe bill passed.",
+     ["Clinton Signs Bill to Raise Minimum Wage for Ten Million Workers", "The bill passed ."]),
+    ("Apple to buy startup\nApple Inc said it would pay $1 billion.",    # sentence-case title
+     ["Apple to buy startup", "Apple Inc said it would pay $ 1 billion ."]),
+    ("WASHINGTON (Reuters) - The U.S. Senate voted on Tuesday.",        # datelines
+     ["WASHINGTON ( Reuters ) -", "The U.S. Senate voted on Tuesday ."]),
+    ("LONDON, Aug 22 (Reuters) - Shares fell.\nNEW YORK (AP) \u2014 Stocks rose.",
+     ["LONDON , Aug 22 ( Reuters ) -", "Shares fell .", "NEW YORK ( AP ) \u2014", "Stocks rose ."]),
+    ("SOCCER - JAPAN GET LUCKY WIN", ["SOCCER - JAPAN GET LUCKY WIN"]),  # no agency, no place: a headline
+    ("Results:\n- Manchester United 2 Chelsea 1\n- Real Madrid beat Barcelona\n* Ajax drew",
+     ["Results :", "- Manchester United 2 Chelsea 1", "- Real Madrid beat Barcelona", "* Ajax drew"]),
+    ("Steps\n1. Call John Smith in Paris\n 2. Email Acme Corp.",           # numbered items
+     ["Steps", "1 . Call John Smith in Paris", "2 . Email Acme Corp."]),
+    ("OBAMA SAYS\nCONGRESS MUST ACT\n", ["OBAMA SAYS", "CONGRESS MUST ACT"]),   # caption lines
+    (WRAPPED, [WRAPPED.replace("\n", " ").replace("$5", "$ 5").replace(",", " ,").replace(".", " .")]),
+    ("we met john smith in\nparis today", ["we met john smith in paris today"]),  # lower-case continuation
+    ("He said so.\nShe agreed.", ["He said so .", "She agreed ."]),
+    ("The long line of prose ends with a name, Bill Gates\nMicrosoft Corp said.",
+     ["The long line of prose ends with a name , Bill Gates", "Microsoft Corp said ."]),
+]
+
+
+@pytest.mark.parametrize("text, expected", LINES)
+def test_split_sentences_at_lines(text, expected):
+    sentences = split_sentences(text)
+    assert [" ".join(t.text for t in s) for s in sentences] == expected
+    assert_sentences(text, sentences)
+
+
+def test_column_says_where_the_first_line_began():
+    line = "short line ends here in the middle of a"    # 39 characters: not a wrapped line alone
+    assert len(split_sentences(line + "\nSentence.")) == 2
+    assert len(split_sentences(line + "\nSentence.", column=10)) == 1
+    dateline = "PARIS (AFP) - Le roi."
+    assert len(split_sentences(dateline)) == 2 and len(split_sentences(dateline, column=3)) == 1
+
+
 @pytest.mark.parametrize("text, expected", SENTENCES)
 def test_split_sentences(text, expected):
     sentences = split_sentences(text)
@@ -259,7 +304,7 @@ def test_split_sentences(text, expected):
 ANY_TEXT = st.text(st.characters(exclude_categories=()), max_size=300)   # incl. surrogates
 SURROGATE_ESCAPED = st.binary(max_size=300).map(lambda b: b.decode("utf-8", "surrogateescape"))
 RULE_HEAVY = st.text(  # characters that trigger the special rules, so they get combined
-    st.sampled_from(list("aAzZnNtTsS019.,'\u2019-+/:@!?\"()… \n\r\t\u00a0\u200b\u0301é$😀")),
+    st.sampled_from(list("aAzZnNtTsS019.,'\u2019-+/:@!?\"()… \n\r\t\u00a0\u200b\u0301é$😀•*\u2014")),
     max_size=300,
 )
 
