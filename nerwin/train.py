@@ -140,8 +140,8 @@ def _train(config: dict, folder: RunFolder, quiet: bool, log, resume: bool, keep
     say(f"training on {train_c.path}: {len(train_c)} sentences, {n} windows, {len(tagger.vocab)} words, "
         f"tags {' '.join(labels.types)} ({train_c.scheme} read, {labels.scheme} inside)")
     if cases:
-        say(f"case variants: train and dev are each the file plus its {'-, '.join(cases)}-cased copy; "
-            f"dev F1 (model selection) is over all {len(cases) + 1} copies")
+        say(f"case variants: train and dev are each the file plus a re-cased copy per case ({', '.join(cases)}), "
+            f"tags unchanged; dev F1 (model selection) is over all {len(cases) + 1} copies")
 
     show_bar = not quiet and sys.stderr.isatty()
     with stop_requests() as stops, np.errstate(all="ignore"):  # non-finite losses are caught in _step

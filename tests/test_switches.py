@@ -117,6 +117,6 @@ def test_case_variants_train_on_recased_copies_with_the_same_vocabulary(tmp_path
     robust = train(cfg.load(None, base + ['data.case_variants=["lower"]']), tmp_path / "lower",
                    log=said.append).tagger
     assert list(robust.vocab.words) == list(plain.vocab.words)  # built from the file as written
-    assert any("lower-cased copy" in line and "dev F1 (model selection)" in line for line in said)
+    assert any("copy per case (lower)" in line and "dev F1 (model selection)" in line for line in said)
     lowered = recase(read_conll(SAMPLE / "dev.conll"), "lower")
     assert evaluate(robust, lowered)["f1"] > evaluate(plain, lowered)["f1"] + 10
