@@ -23,21 +23,35 @@ def test_prediction_figures_are_positive_rates():
     pretrained = load_pretrained("glove-6b-50d")
     speeds = bench.predict_speed(config, read_conll(SAMPLE / "train.conll"), read_conll(SAMPLE / "test.conll"),
                                  pretrained, repeat=2)
-    assert set(speeds) == {"model_only", "end_to_end", "model_only_argmax", "end_to_end_like_twin"}
+    assert set(speeds) == {"model_only", "end_to_end", "model_only_argmax", "end_to_end_light"}
     assert all(len(v) == 2 and min(v) > 0 for v in speeds.values())
 
 
-def test_like_twin_switches_off_only_what_the_twin_does_not_do():
+def test_light_work_switches_off_only_dropout_l2_and_viterbi():
     config = cfg.load(ROOT / "configs" / "conll2003.toml", ['data.train="x"', 'data.dev="x"'])
-    twin = bench.like_twin(config)
-    assert twin["regularization"]["dropout_input"] == twin["regularization"]["dropout_hidden"] == 0
-    assert twin["regularization"]["l2"] == 0 and twin["model"]["decode"] == "argmax"
+    light = bench.light_work(config)
+    assert light["regularization"]["dropout_input"] == light["regularization"]["dropout_hidden"] == 0
+    assert light["regularization"]["l2"] == 0 and light["model"]["decode"] == "argmax"
     assert config["regularization"]["dropout_hidden"] > 0 and config["model"]["decode"] == "viterbi"  # a copy
     for section in ("model", "optimizer", "train", "embeddings"):
-        changed = {k for k in config[section] if config[section][k] != twin[section][k]}
+        changed = {k for k in config[section] if config[section][k] != light[section][k]}
         assert changed <= {"decode"}
 
 
 def test_vectorization_lesson_compares_like_with_like():
     result = bench.vectorization_lesson(n=64)
     assert result["windows"] == 64 and result["loop_s"] > 0 and result["matrix_s"] > 0
+
+
+def test_table_puts_the_lighter_work_last_under_a_heading_that_says_what_it_is():
+    s = {"median": 2.0, "min": 1.0, "max": 3.0, "runs": 3}
+    result = {"data": "synthetic", "peak_rss_mb": {"predict": 46.0},
+              "detail": {"train frozen B=128 windows/s": s, f"{bench.LIGHT}train frozen B=128 windows/s": s,
+                         "predict model_only tokens/s": s, f"{bench.LIGHT}predict model_only tokens/s": s},
+              "profile": {"step_ms": 5.0, "matmul_ms": 2.0, "matmul_share": 0.4, "gflops_in_products": 30.0},
+              "vectorization": {"windows": 64, "loop_s": 0.01, "matrix_s": 0.001, "speedup": 10.0}}
+    lines = bench.table(result).splitlines()
+    heading = lines.index(f"  {bench.LIGHT_HEADING}:")
+    assert "no dropout, no L2, argmax" in bench.LIGHT_HEADING
+    assert [line.split()[0] for line in lines[heading + 1:]] == ["light:", "light:"]
+    assert not any("light" in line for line in lines[:heading])
