@@ -93,18 +93,28 @@ def _direct(path: Path):
         raise DataError(f"{path}: cannot write: {e.strerror}") from None
 
 
+TEMP_SUFFIX = "[a-z0-9_]{8}"    # the random part tempfile adds to a name
+
+
 def _remove_stale_temporaries(path: Path) -> None:
     """Remove the temporary files of earlier writes of ``path`` whose process is gone (killed
     in the middle of a write): only names :func:`atomic_file` makes, ``.NAME.PID.XXXXXXXX.tmp``."""
-    pattern = re.compile(rf"\.{re.escape(path.name)}\.(\d+)\.[a-z0-9_]{{8}}\.tmp")
+    for leftover in leftovers(path.parent, rf"\.{re.escape(path.name)}\.(\d+)\.{TEMP_SUFFIX}\.tmp"):
+        leftover.unlink(missing_ok=True)
+
+
+def leftovers(folder: Path, pattern: str) -> dict[Path, int]:
+    """What killed nerwin processes left in ``folder``, each with the id of the process that
+    made it: the entries whose whole name matches ``pattern``, a regex whose first group is
+    that id (nerwin puts it in every temporary name), when that process is gone. A live
+    process's are not leftovers: it may still be writing them. An unreadable folder has none."""
+    regex = re.compile(pattern)
     try:
-        names = [e.name for e in os.scandir(path.parent) if e.name.endswith(".tmp")]
+        names = sorted(e.name for e in os.scandir(folder))
     except OSError:
-        return                      # an unreadable folder: mkstemp will say what is wrong
-    for name in names:
-        m = pattern.fullmatch(name)
-        if m and not _alive(int(m[1])):
-            (path.parent / name).unlink(missing_ok=True)
+        return {}                   # whoever writes there next will say what is wrong
+    found = {folder / name: int(m[1]) for name in names if (m := regex.fullmatch(name))}
+    return {path: pid for path, pid in found.items() if not _alive(pid)}
 
 
 def _alive(pid: int) -> bool:

@@ -1,6 +1,11 @@
 """The run folder: an existing run is never overwritten by accident, --overwrite replaces it
 only once the new run has a model, and a finished run leaves no checkpoint behind."""
 
+import os
+import shutil
+import subprocess
+import sys
+
 import pytest
 from click.testing import CliRunner
 
@@ -118,3 +123,59 @@ def test_overwrite_swaps_in_the_new_run_at_its_first_model(old_run):
 def test_overwrite_and_resume_do_not_go_together(old_run):
     result = CliRunner().invoke(cli, ["train", "--resume", str(old_run), "--overwrite"])
     assert result.exit_code == 2 and "--overwrite" in result.output
+
+
+# ---------------------------------------------------------------- what a killed --overwrite leaves
+
+@pytest.fixture
+def dead_pid():
+    """The id of a process that has ended."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+@pytest.fixture
+def live_pid():
+    """The id of another process, running for the whole test."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    yield child.pid
+    child.kill()
+    child.wait()
+
+
+def test_what_a_killed_overwrite_left_is_removed_by_the_next_training_of_the_run(old_run, dead_pid, live_pid):
+    code = (f"import os\nfrom nerwin.runfolder import RunFolder\n"
+            f"folder = RunFolder({str(old_run)!r}, overwrite=True)\n"
+            f"(folder.path / 'config.toml').write_text('half')\nos._exit(9)\n")
+    subprocess.run([sys.executable, "-c", code], check=False)
+    killed = [p.name for p in old_run.parent.iterdir() if p.name != "run"]
+    assert len(killed) == 1 and killed[0].startswith(".run.new-")     # what kill -9 mid-training leaves
+    (old_run.parent / f".run.old-{dead_pid}").mkdir()                  # killed while removing the old run
+    live = [f".run.new-{live_pid}.abcdefgh", f".run.old-{live_pid}"]  # another nerwin's, still training
+    others = [f".run.new-{dead_pid}", f".run.old-{dead_pid}.bak", f".other.new-{dead_pid}.abcdefgh", "run.old-1"]
+    for name in live + others:
+        (old_run.parent / name).mkdir()
+    result = invoke("--out", old_run, "--overwrite", "--set", "model.hidden=[30]")
+    assert result.exit_code == 0, result.output
+    assert "hidden = [30]" in (old_run / "config.toml").read_text()
+    assert sorted(p.name for p in old_run.parent.iterdir()) == sorted(["run", *live, *others])
+
+
+def test_a_refused_training_of_the_run_tidies_too(old_run, dead_pid):
+    (old_run.parent / f".run.new-{dead_pid}.abcdefgh").mkdir()
+    assert invoke("--out", old_run).exit_code == 1          # already holds a run
+    assert [p.name for p in old_run.parent.iterdir()] == ["run"]
+
+
+def test_killed_between_the_swaps_two_renames_the_old_run_comes_back(old_run, dead_pid):
+    """Old run aside, new run not yet in place: the next training puts the old run back (the
+    swap had not happened) and removes the new one."""
+    before = snapshot(old_run)
+    staged = old_run.parent / f".run.new-{dead_pid}.abcdefgh"
+    shutil.copytree(old_run, staged)
+    os.rename(old_run, old_run.parent / f".run.old-{dead_pid}")
+    result = invoke("--out", old_run)
+    assert result.exit_code == 1 and "already holds a run" in result.output
+    assert snapshot(old_run) == before
+    assert [p.name for p in old_run.parent.iterdir()] == ["run"]
