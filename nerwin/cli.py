@@ -13,8 +13,62 @@ import nerwin
 from nerwin.errors import DataError, NerwinError, one_line
 
 
+class StandardOutput:
+    """``sys.stdout`` while a command runs: writes that cannot be done are a one-line
+    :class:`DataError` instead of nothing (stdout closed with ``>&-``, where Python's is None)
+    or a traceback (``> /dev/full``). A reader gone away (``| head``) stays a
+    :class:`BrokenPipeError`, which click ends quietly with exit status 1."""
+
+    def __init__(self, stream, binary: bool = False):
+        self.stream, self.binary = stream, binary
+
+    def _do(self, method, *args):
+        if self.stream is None:
+            raise DataError("standard output is closed: nowhere to write")
+        try:
+            return getattr(self.stream, method)(*args)
+        except BrokenPipeError:
+            raise
+        except OSError as e:
+            raise DataError(f"standard output: cannot write: {e.strerror}") from None
+
+    def write(self, data):
+        if not isinstance(data, bytes if self.binary else str):  # click probes which kind it is
+            raise TypeError(f"write() argument must be {'bytes' if self.binary else 'str'}")
+        return self._do("write", data)
+
+    def flush(self):
+        return self._do("flush")
+
+    @property
+    def buffer(self):
+        return StandardOutput(self.stream and self.stream.buffer, binary=True)
+
+    def isatty(self):
+        return self.stream is not None and self.stream.isatty()
+
+    def __getattr__(self, name):      # encoding, errors, fileno...: the stream's own
+        if self.stream is not None:
+            return getattr(self.stream, name)
+        if name in ("encoding", "errors"):      # what click asks of a text stream
+            return {"encoding": "utf-8", "errors": "strict"}[name]
+        raise AttributeError(name)
+
+
 class NerwinGroup(click.Group):
-    """Turns :class:`NerwinError` into one line on stderr and its exit status."""
+    """Turns :class:`NerwinError` into one line on stderr and its exit status, and a failed
+    write to standard output into one too (:class:`StandardOutput`)."""
+
+    def main(self, *args, **kwargs):
+        real, sys.stdout = sys.stdout, StandardOutput(sys.stdout)
+        try:
+            return super().main(*args, **kwargs)
+        except NerwinError as e:      # writing --help or --version, before any command runs
+            click.echo(f"nerwin: error: {one_line(e)}", err=True)
+            sys.exit(e.exit_code)
+        finally:
+            if isinstance(sys.stdout, StandardOutput):
+                sys.stdout = real
 
     def invoke(self, ctx):
         try:
@@ -202,7 +256,7 @@ def predict(model, text, inputs, fmt, scheme, output, batch_size, quiet):
     from nerwin.tagger import Tagger
     from nerwin.writers import WRITERS, open_output
 
-    if output is None and sys.stdout is None:       # started with >&-
+    if output is None and sys.__stdout__ is None:       # started with >&-
         raise DataError("standard output is closed: nowhere to write (give --output FILE)")
     tagger = Tagger.load(model)
     paths = expand_inputs(inputs)
@@ -214,15 +268,11 @@ def predict(model, text, inputs, fmt, scheme, output, batch_size, quiet):
         total = sum(p.stat().st_size for p in paths) if all(str(p) != "-" and p.is_file() for p in paths) else None
     except OSError:
         total = None
-    try:
-        with _progress_bar(total, quiet or not sys.stderr.isatty()) as bar, \
-                open_output(output, sys.stdout and sys.stdout.buffer) as out:
-            documents = [text_chunks(t) for t in text] + [_read_text(p, bar.update) for p in paths]
-            writer = WRITERS[fmt](out, tagger.labels.types, [None] * len(text) + [str(p) for p in paths])
-            writer.write(tag_documents(tagger, documents, scheme, batch_size))
-    except BrokenPipeError:  # the reader left (`| head`): stop quietly
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(1)
+    with _progress_bar(total, quiet or not sys.stderr.isatty()) as bar, \
+            open_output(output, sys.stdout.buffer) as out:
+        documents = [text_chunks(t) for t in text] + [_read_text(p, bar.update) for p in paths]
+        writer = WRITERS[fmt](out, tagger.labels.types, [None] * len(text) + [str(p) for p in paths])
+        writer.write(tag_documents(tagger, documents, scheme, batch_size))
 
 
 class _NoBar:

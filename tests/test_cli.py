@@ -2,6 +2,7 @@
 
 import io
 import json
+import os
 import shlex
 import subprocess
 import sys
@@ -263,3 +264,39 @@ def test_closed_standard_streams_are_one_line_errors(args, needle):
     assert result.returncode == 1
     assert result.stderr.startswith("nerwin: error: ") and result.stderr.count("\n") == 1
     assert needle in result.stderr
+
+
+WRITING = ["config show", "config check configs/default.toml", "--version", "--help", "train --help",
+           f"eval --data {SAMPLE / 'test.conll'}", "predict Paris.", "gradcheck"]
+
+
+@pytest.mark.parametrize("command", WRITING)
+@pytest.mark.parametrize("redirect, needle", [
+    (">&-", "nerwin: error: standard output is closed: nowhere to write"),
+    (">/dev/full", "nerwin: error: standard output: cannot write: No space left on device"),
+])
+def test_every_command_that_cannot_write_its_output_says_so_in_one_line(command, redirect, needle):
+    cmd = f"{shlex.quote(sys.executable)} -m nerwin {command} {redirect}"
+    result = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 1
+    assert result.stderr.startswith(needle) and result.stderr.count("\n") == 1, result.stderr
+
+
+@pytest.mark.parametrize("command", WRITING)
+def test_a_reader_that_went_away_ends_the_command_quietly(command):
+    """As `| head` does once it has its lines: exit status 1, nothing on stderr."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        result = subprocess.run([sys.executable, "-m", "nerwin", *shlex.split(command)], stdout=write,
+                                stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    finally:
+        os.close(write)
+    assert (result.returncode, result.stderr) == (1, "")
+
+
+def test_predict_with_output_needs_no_standard_output(tmp_path):
+    cmd = f"{shlex.quote(sys.executable)} -m nerwin predict --output {tmp_path / 'out.txt'} Paris. >&-"
+    result = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, cwd=ROOT)
+    assert (result.returncode, result.stderr) == (0, "")
+    assert (tmp_path / "out.txt").read_text() == "[Paris]LOC.\n"
