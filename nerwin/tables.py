@@ -72,13 +72,29 @@ def to_markdown(frame: pd.DataFrame) -> str:
     return markdown_table([frame.index.name or "", *frame.columns], rows, right)
 
 
+LONGEST_CELL = 100   # characters of a type, text or context shown in a text table
+
+
+def _fit(label):
+    """A label or cell for a text table: text longer than :data:`LONGEST_CELL` characters (a
+    1 MB entity type) is cut, with its length, so that it does not pad every row to its width;
+    JSON, CSV and Markdown keep it whole."""
+    if not isinstance(label, str) or len(label) <= LONGEST_CELL:
+        return label
+    return f"{label[:LONGEST_CELL - 24]}… ({len(label):,} characters)"
+
+
 def _to_text(frame: pd.DataFrame) -> str:
-    """A DataFrame as aligned plain text: numbers right-aligned, other columns left-aligned."""
-    cells = _cells(frame)
-    left = {c: (lambda w: lambda v: v.ljust(w))(max(map(len, [str(c), *cells[c]])))
-            for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])}
+    """A DataFrame as aligned plain text: numbers right-aligned, other columns left-aligned;
+    long texts cut (:func:`_fit`)."""
+    cells = _cells(frame).map(_fit)
+    cells.index = cells.index.map(_fit)
+    cells.columns = pd.Index([_fit(c) for c in frame.columns], name=frame.columns.name)
+    left = [None if pd.api.types.is_numeric_dtype(frame.iloc[:, i]) else
+            (lambda w: lambda v: v.ljust(w))(max(map(len, [str(name), *cells.iloc[:, i]])))
+            for i, name in enumerate(cells.columns)]
     with pd.option_context("display.max_colwidth", None, "display.width", None):
-        text = cells.to_string(formatters=left, justify="left" if left else "right")
+        text = cells.to_string(formatters=left, justify="left" if any(left) else "right")
     return "\n".join(line.rstrip() for line in text.split("\n"))
 
 

@@ -591,6 +591,20 @@ def test_table_format_names_scheme_mode_and_accuracy():
     assert scores[6].startswith("token accuracy: 73.33%")  # 11 of 15 tags equal
 
 
+def test_a_huge_type_is_cut_in_the_text_table_and_kept_whole_in_json():
+    """A 1 MB entity type in the user's data: the text table shows its start and length and
+    stays narrow (it would pad every row to its width); JSON keeps it whole."""
+    huge = "X" * 1_000_000
+    gold = [f"B-{huge}"] + ERR_GOLD[1:]
+    r = {"data": "x.conll", **M.score(arr(gold), arr(ERR_PRED), ERR_FIRST)}
+    errs = M.errors(arr(ERR_WORDS), arr(gold), arr(ERR_PRED), ERR_FIRST, 3)
+    confusion = M.confusion(arr(gold), arr(ERR_PRED), ERR_FIRST)
+    text = tables.format_report(r, "table", confusion, errs)
+    assert "X" * 60 + "… (1,000,000 characters)" in text
+    assert max(map(len, text.splitlines())) < 500
+    assert huge in json.loads(tables.format_report(r, "json", confusion, errs))["per_type"]
+
+
 def test_csv_sections_read_back_with_pandas():
     r = hand_result()
     errs = M.errors(arr(ERR_WORDS), arr(ERR_GOLD), arr(ERR_PRED), ERR_FIRST, 2)
