@@ -72,6 +72,19 @@ def sample_run(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory):
+    """A tiny model trained for one epoch on the sample corpus, random vectors (the model file)."""
+    from nerwin import config as cfg
+    from nerwin.train import train
+
+    out = tmp_path_factory.mktemp("tiny") / "run"
+    config = cfg.load(None, ["train.epochs=1", "model.hidden=[10]", 'embeddings.source="random"',
+                             f'data.train="{SAMPLE / "train.conll"}"', f'data.dev="{SAMPLE / "dev.conll"}"'])
+    train(config, out, quiet=True)
+    return out / "model.npz"
+
+
+@pytest.fixture(scope="session")
 def conll_dir():
     path = os.environ.get("NERWIN_CONLL_DIR")
     if not path or not (Path(path) / "eng.train").is_file():

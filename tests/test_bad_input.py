@@ -9,65 +9,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nerwin import tags as T
-from nerwin.cli import cli
 from nerwin.data import read_conll
 from nerwin.embeddings import Pretrained, coverage, load_text
 from nerwin.errors import DataError
 from nerwin.tagger import Tagger, VERSION
 
 from conftest import SAMPLE
-
-BAD = Path(__file__).resolve().parent / "fixtures" / "bad"
-
+from helpers import BAD, assert_fails, assert_usage_error, invoke
 
 # ---------------------------------------------------------------- helpers
-
-
-@pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    """A tiny model trained for one epoch on the sample corpus (the model file)."""
-    from nerwin import config as cfg
-    from nerwin.train import train
-
-    out = tmp_path_factory.mktemp("bad_input") / "run"
-    config = cfg.load(None, ["train.epochs=1", "model.hidden=[10]", 'embeddings.source="random"',
-                             f'data.train="{SAMPLE / "train.conll"}"', f'data.dev="{SAMPLE / "dev.conll"}"'])
-    train(config, out, quiet=True)
-    return out / "model.npz"
-
-
-def invoke(*args, input=None):
-    return CliRunner().invoke(cli, [str(a) for a in args], input=input)
-
-
-def assert_fails(result, code, *needles):
-    """Exit status ``code``, one line ``nerwin: error: ...`` holding every needle, no traceback."""
-    out = result.output
-    assert result.exit_code == code, out
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
-    assert "Traceback" not in out
-    lines = out.strip("\n").split("\n")
-    assert len(lines) == 1, out
-    assert lines[0].startswith("nerwin: error: "), out
-    for needle in needles:
-        assert str(needle) in lines[0], out
-
-
-def assert_usage_error(result, *needles):
-    """click's usage message: exit status 2, one ``Error:`` line holding every needle."""
-    out = result.output
-    assert result.exit_code == 2, out
-    assert isinstance(result.exception, SystemExit), repr(result.exception)
-    assert "Traceback" not in out
-    errors = [line for line in out.split("\n") if line.startswith("Error: ")]
-    assert len(errors) == 1, out
-    for needle in needles:
-        assert str(needle) in errors[0], out
 
 
 def write(tmp_path, content, name="corpus.conll"):
@@ -114,8 +68,8 @@ def test_corpus_read_correctly(tmp_path, name, content, words, lengths, tags):
 
 
 @pytest.mark.parametrize("name, content, words, lengths, tags", GOOD_CORPORA[:8], ids=[c[0] for c in GOOD_CORPORA[:8]])
-def test_corpus_read_correctly_by_eval(model, tmp_path, name, content, words, lengths, tags):
-    result = invoke("eval", "--model", model, "--data", write(tmp_path, content), "--format", "json")
+def test_corpus_read_correctly_by_eval(tiny_model, tmp_path, name, content, words, lengths, tags):
+    result = invoke("eval", "--model", tiny_model, "--data", write(tmp_path, content), "--format", "json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["tokens"] == len(words)
 
@@ -135,10 +89,10 @@ def test_latin1_read_with_its_encoding(tmp_path):
     assert message.startswith(f"{path}:1: byte 3 (0xe9) is not valid utf-8")
 
 
-def test_latin1_read_with_its_encoding_by_eval(model, tmp_path):
+def test_latin1_read_with_its_encoding_by_eval(tiny_model, tmp_path):
     path = write(tmp_path, "caf\xe9 O\n\nS\xe3o B-LOC\n".encode("latin-1"))
-    assert_fails(invoke("eval", "--model", model, "--data", path), 1, f"{path}:1:", "byte 3 (0xe9)")
-    result = invoke("eval", "--model", model, "--data", path, "--encoding", "latin-1", "--format", "json")
+    assert_fails(invoke("eval", "--model", tiny_model, "--data", path), 1, f"{path}:1:", "byte 3 (0xe9)")
+    result = invoke("eval", "--model", tiny_model, "--data", path, "--encoding", "latin-1", "--format", "json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["tokens"] == 2
 
@@ -184,9 +138,9 @@ def test_corpus_refused(tmp_path, name, source, line, needles):
 
 
 @pytest.mark.parametrize("name, source, line, needles", BAD_CORPORA, ids=[c[0] for c in BAD_CORPORA])
-def test_corpus_refused_by_eval(model, tmp_path, name, source, line, needles):
+def test_corpus_refused_by_eval(tiny_model, tmp_path, name, source, line, needles):
     path = bad_corpus(tmp_path, source)
-    assert_fails(invoke("eval", "--model", model, "--data", path), 1,
+    assert_fails(invoke("eval", "--model", tiny_model, "--data", path), 1,
                  f"{path}:{line}: " if line else f"{path}: ", *needles)
 
 
@@ -203,19 +157,19 @@ def test_ten_megabyte_line_of_columns_is_refused_briefly(tmp_path):
     assert message == f"{path}:2: expected 2 columns as on line 1, found 5000001"
 
 
-def test_ten_megabyte_tag_is_refused_with_a_short_message(model, tmp_path):
+def test_ten_megabyte_tag_is_refused_with_a_short_message(tiny_model, tmp_path):
     path = write(tmp_path, "a O\nb B" + "Q" * 10_000_000 + "\n")
     message = read_error(path)
     assert message.startswith(f"{path}:2: unknown tag 'BQQQ") and len(message) < 300
-    result = invoke("eval", "--model", model, "--data", path)
+    result = invoke("eval", "--model", tiny_model, "--data", path)
     assert_fails(result, 1, f"{path}:2: unknown tag")
     assert len(result.output) < 300
 
 
-def test_missing_corpus_and_folder_by_eval(model, tmp_path):
-    assert_fails(invoke("eval", "--model", model, "--data", tmp_path / "nope.conll"), 1,
+def test_missing_corpus_and_folder_by_eval(tiny_model, tmp_path):
+    assert_fails(invoke("eval", "--model", tiny_model, "--data", tmp_path / "nope.conll"), 1,
                  f"{tmp_path / 'nope.conll'}: no such file")
-    assert_fails(invoke("eval", "--model", model, "--data", tmp_path), 1, f"{tmp_path}: is a folder")
+    assert_fails(invoke("eval", "--model", tiny_model, "--data", tmp_path), 1, f"{tmp_path}: is a folder")
 
 
 # ---------------------------------------------------------------- ill-formed tag sequences
@@ -271,16 +225,16 @@ def test_bad_training_corpus_and_type_only_in_dev(tmp_path):
     assert Tagger.load(tmp_path / "ok").labels.types == ["LOC", "MISC", "ORG", "PER"]
 
 
-def test_ill_formed_corpus_is_scored_by_eval(model):
-    result = invoke("eval", "--model", model, "--data", BAD / "ill_formed_iob2.conll", "--format", "json")
+def test_ill_formed_corpus_is_scored_by_eval(tiny_model):
+    result = invoke("eval", "--model", tiny_model, "--data", BAD / "ill_formed_iob2.conll", "--format", "json")
     assert result.exit_code == 0, result.output
     scored = json.loads(result.stdout)
     assert scored["gold_entities"] == 8 and scored["scheme"] == "iob2"
 
 
-def test_type_only_in_test_is_a_miss_with_a_warning(model):
+def test_type_only_in_test_is_a_miss_with_a_warning(tiny_model):
     path = BAD / "unseen_type.conll"
-    result = invoke("eval", "--model", model, "--data", path, "--format", "json")
+    result = invoke("eval", "--model", tiny_model, "--data", path, "--format", "json")
     assert result.exit_code == 0, result.output
     assert result.exception is None
     assert f"nerwin: warning: {path}: types the model never saw in training, scored as misses: EVENT" in result.stderr
@@ -497,16 +451,16 @@ BAD_MODELS = [
 
 
 @pytest.mark.parametrize("kind, needle", BAD_MODELS, ids=[m[0] for m in BAD_MODELS])
-def test_model_refused(model, tmp_path, kind, needle):
-    path = make_bad_model(kind, model, tmp_path)
+def test_model_refused(tiny_model, tmp_path, kind, needle):
+    path = make_bad_model(kind, tiny_model, tmp_path)
     with pytest.raises(DataError) as info:
         Tagger.load(path)
     assert str(info.value).startswith(f"{path}") and needle in str(info.value)
 
 
 @pytest.mark.parametrize("kind, needle", BAD_MODELS, ids=[m[0] for m in BAD_MODELS])
-def test_model_refused_by_predict(model, tmp_path, kind, needle):
-    path = make_bad_model(kind, model, tmp_path)
+def test_model_refused_by_predict(tiny_model, tmp_path, kind, needle):
+    path = make_bad_model(kind, tiny_model, tmp_path)
     assert_fails(invoke("predict", "--model", path, "Paris"), 1, f"{path}", needle)
 
 
@@ -520,11 +474,11 @@ class Unpickled:
         return (open, (str(self.marker), "w"))
 
 
-def test_pickled_object_array_is_never_unpickled(model, tmp_path):
+def test_pickled_object_array_is_never_unpickled(tiny_model, tmp_path):
     marker = tmp_path / "unpickled"
     evil = np.array([Unpickled(marker)], dtype=object)
-    for name, arrays in [("header", {"header": evil}), ("vocab", arrays_of(model) | {"vocab": evil}),
-                         ("param", arrays_of(model) | {"param/W1": evil})]:
+    for name, arrays in [("header", {"header": evil}), ("vocab", arrays_of(tiny_model) | {"vocab": evil}),
+                         ("param", arrays_of(tiny_model) | {"param/W1": evil})]:
         path = tmp_path / f"evil_{name}.npz"
         np.savez(path, **arrays)
         assert_fails(invoke("predict", "--model", path, "Paris"), 1, f"{path}")
@@ -533,9 +487,9 @@ def test_pickled_object_array_is_never_unpickled(model, tmp_path):
     assert not marker.exists()
 
 
-def test_good_model_still_loads(model):
-    assert Tagger.load(model).labels.types == ["LOC", "MISC", "ORG", "PER"]
-    assert invoke("predict", "--model", model.parent, "Paris").exit_code == 0
+def test_good_model_still_loads(tiny_model):
+    assert Tagger.load(tiny_model).labels.types == ["LOC", "MISC", "ORG", "PER"]
+    assert invoke("predict", "--model", tiny_model.parent, "Paris").exit_code == 0
 
 
 # ---------------------------------------------------------------- command lines
@@ -552,10 +506,10 @@ def test_missing_or_wrong_arguments(args, needle):
     assert_usage_error(invoke(*args), needle)
 
 
-def test_predict_input_is_a_folder_or_missing(model, tmp_path):
-    assert_usage_error(invoke("predict", "--model", model, "--input", tmp_path), f"{tmp_path}", "is a directory")
+def test_predict_input_is_a_folder_or_missing(tiny_model, tmp_path):
+    assert_usage_error(invoke("predict", "--model", tiny_model, "--input", tmp_path), f"{tmp_path}", "is a directory")
     missing = tmp_path / "missing.txt"
-    assert_fails(invoke("predict", "--model", model, "--input", missing), 1, f"{missing}: no such file")
+    assert_fails(invoke("predict", "--model", tiny_model, "--input", missing), 1, f"{missing}: no such file")
 
 
 def test_model_is_a_run_folder_without_model(tmp_path):
@@ -567,25 +521,25 @@ def test_model_is_a_run_folder_without_model(tmp_path):
     assert_fails(invoke("predict", "--model", tmp_path / "none", "Paris"), 1, f"{tmp_path / 'none'}: no such model")
 
 
-def test_eval_output_cannot_be_written(model, tmp_path):
+def test_eval_output_cannot_be_written(tiny_model, tmp_path):
     data = SAMPLE / "dev.conll"
     target = tmp_path / "no_folder" / "out.txt"
-    assert_fails(invoke("eval", "--model", model, "--data", data, "--output", target), 1, f"{target}: cannot write")
+    assert_fails(invoke("eval", "--model", tiny_model, "--data", data, "--output", target), 1, f"{target}: cannot write")
     afile = tmp_path / "afile"
     afile.write_text("a file, not a folder")
     target = afile / "out.txt"
-    assert_fails(invoke("eval", "--model", model, "--data", data, "--output", target), 1, f"{target}: cannot write")
-    assert_usage_error(invoke("eval", "--model", model, "--data", data, "--output", tmp_path), "is a directory")
+    assert_fails(invoke("eval", "--model", tiny_model, "--data", data, "--output", target), 1, f"{target}: cannot write")
+    assert_usage_error(invoke("eval", "--model", tiny_model, "--data", data, "--output", tmp_path), "is a directory")
 
 
 @pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root writes into a read-only folder")
-def test_eval_output_into_read_only_folder(model, tmp_path):
+def test_eval_output_into_read_only_folder(tiny_model, tmp_path):
     folder = tmp_path / "ro"
     folder.mkdir()
     folder.chmod(0o500)
     try:
         target = folder / "out.txt"
-        assert_fails(invoke("eval", "--model", model, "--data", SAMPLE / "dev.conll", "--output", target),
+        assert_fails(invoke("eval", "--model", tiny_model, "--data", SAMPLE / "dev.conll", "--output", target),
                      1, f"{target}: cannot write")
     finally:
         folder.chmod(0o700)
