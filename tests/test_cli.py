@@ -10,16 +10,11 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 
-from nerwin.cli import cli
 from nerwin.data import read_conll
 
 from conftest import ROOT, SAMPLE
-
-
-def invoke(*args, input=None):
-    return CliRunner().invoke(cli, [str(a) for a in args], input=input)
+from helpers import invoke
 
 
 def test_help_lists_the_commands():

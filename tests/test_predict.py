@@ -16,11 +16,10 @@ import numpy as np
 import pytest
 
 from conftest import train_sample
-from click.testing import CliRunner
+from helpers import invoke
 from hypothesis import given, settings, strategies as st
 
 from nerwin import predict as P, segment as S
-from nerwin.cli import cli
 from nerwin.tagger import Tagger
 from nerwin.tokenize import split_sentences, tokenize
 
@@ -34,10 +33,6 @@ TYPES = {"LOC", "MISC", "ORG", "PER"}
 def run(tmp_path_factory):
     """A model trained for three epochs on the sample corpus (the run folder)."""
     return train_sample(tmp_path_factory.mktemp("predict") / "run")
-
-
-def invoke(*args, input=None):
-    return CliRunner().invoke(cli, [str(a) for a in args], input=input)
 
 
 def ok(result) -> bytes:
