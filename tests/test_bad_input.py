@@ -5,7 +5,6 @@ line), exit status 1 for data and 2 for usage and config errors, and never a tra
 import gzip
 import json
 import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,15 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nerwin import tags as T
-from nerwin.data import read_conll
 from nerwin.embeddings import Pretrained, coverage, load_text
 from nerwin.errors import DataError
 from nerwin.tagger import Tagger, VERSION
 
 from conftest import SAMPLE
 from helpers import BAD, assert_fails, assert_usage_error, invoke
-
-# ---------------------------------------------------------------- helpers
 
 
 def write(tmp_path, content, name="corpus.conll"):
@@ -30,149 +26,14 @@ def write(tmp_path, content, name="corpus.conll"):
     return path
 
 
-def read_error(path, **kw) -> str:
-    with pytest.raises(DataError) as info:
-        read_conll(path, **kw)
-    message = str(info.value)
-    assert "\n" not in message
-    return message
-
-
 # ---------------------------------------------------------------- corpora read correctly
 
 # (name, bytes, words, sentence lengths, tags)
-GOOD_CORPORA = [
-    ("nbsp", (BAD / "nbsp.conll").read_bytes(),
-     ["New\u00a0York", "is", "big", "10\u00a0000", "people"], [3, 2], ["B-LOC", "O", "O", "O", "O"]),
-    ("mixed tabs and spaces, trailing tabs",
-     b"New\tNNP  B-LOC\t\nYork \t NNP\tI-LOC \t\n\t\nhi UH\tO\t\t\n",
-     ["New", "York", "hi"], [2, 1], ["B-LOC", "I-LOC", "O"]),
-    ("crlf", b"a O\r\nb B-PER\r\n\r\nc O\r\n", ["a", "b", "c"], [2, 1], ["O", "B-PER", "O"]),
-    ("cr only (old Mac)", b"a O\rb B-PER\r\rc O\r", ["a", "b", "c"], [2, 1], ["O", "B-PER", "O"]),
-    ("no final newline", b"a O\n\nb B-LOC\nc I-LOC", ["a", "b", "c"], [1, 2], ["O", "B-LOC", "I-LOC"]),
-    ("blank lines of spaces and tabs", b"a O\nb O\n   \t \nc O\n\t\n \nd O\n",
-     ["a", "b", "c", "d"], [2, 1, 1], ["O"] * 4),
-    ("double blank lines", b"\n\na O\n\n\n\nb O\nc O\n\n\n", ["a", "b", "c"], [1, 2], ["O"] * 3),
-    ("utf-8 bom", b"\xef\xbb\xbfZ\xc3\xbcrich B-LOC\nist O\n", ["Zürich", "ist"], [2], ["B-LOC", "O"]),
-    ("docstart then sentences", b"-DOCSTART- -X- -X- O\n\nEU NNP B-NP B-ORG\n\n-DOCSTART- -X- O O\nIt PRP B-NP O\n",
-     ["EU", "It"], [1, 1], ["B-ORG", "O"]),
-]
-
-
-@pytest.mark.parametrize("name, content, words, lengths, tags", GOOD_CORPORA, ids=[c[0] for c in GOOD_CORPORA])
-def test_corpus_read_correctly(tmp_path, name, content, words, lengths, tags):
-    corpus = read_conll(write(tmp_path, content))
-    assert corpus.words.tolist() == words
-    assert corpus.lengths.tolist() == lengths
-    assert corpus.tags.tolist() == tags
-
-
-@pytest.mark.parametrize("name, content, words, lengths, tags", GOOD_CORPORA[:8], ids=[c[0] for c in GOOD_CORPORA[:8]])
-def test_corpus_read_correctly_by_eval(tiny_model, tmp_path, name, content, words, lengths, tags):
-    result = invoke("eval", "--model", tiny_model, "--data", write(tmp_path, content), "--format", "json")
-    assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["tokens"] == len(words)
-
-
-def test_nbsp_stays_inside_the_token(tmp_path):
-    """Columns are split on spaces and tabs only: U+00A0 (and other Unicode spaces) are part of a word."""
-    corpus = read_conll(write(tmp_path, "a\u00a0b\u2009c NN O\nd\u3000e NN B-LOC\n"))
-    assert corpus.words.tolist() == ["a\u00a0b\u2009c", "d\u3000e"]
-    assert corpus.tags.tolist() == ["O", "B-LOC"]
-
-
-def test_latin1_read_with_its_encoding(tmp_path):
-    path = write(tmp_path, "caf\xe9 O\nna\xefve O\n\nS\xe3o B-LOC\n".encode("latin-1"))
-    corpus = read_conll(path, encoding="latin-1")
-    assert corpus.words.tolist() == ["café", "naïve", "São"]
-    message = read_error(path)
-    assert message.startswith(f"{path}:1: byte 3 (0xe9) is not valid utf-8")
-
-
-def test_latin1_read_with_its_encoding_by_eval(tiny_model, tmp_path):
-    path = write(tmp_path, "caf\xe9 O\n\nS\xe3o B-LOC\n".encode("latin-1"))
-    assert_fails(invoke("eval", "--model", tiny_model, "--data", path), 1, f"{path}:1:", "byte 3 (0xe9)")
-    result = invoke("eval", "--model", tiny_model, "--data", path, "--encoding", "latin-1", "--format", "json")
-    assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["tokens"] == 2
 
 
 # ---------------------------------------------------------------- corpora refused
 
-CRLF_MID = b"a O\r\nb O\r\n\r\nc\xff\xfe O\r\n"
 # (name, bytes or fixture file, line or None, needles)
-BAD_CORPORA = [
-    ("inconsistent columns", "columns_inconsistent.conll", 4, ["expected 3 columns as on line 1, found 2"]),
-    ("one column", "columns_one.conll", 1, ["expected at least 2 columns"]),
-    ("extra column mid-file", b"Paris B-LOC\nis O\nnice O extra\n", 3, ["expected 2 columns as on line 1, found 3"]),
-    ("empty file", b"", None, ["no sentences found", "the file is empty"]),
-    ("only blank lines", b"\n \t\n\r\n\n", None, ["no sentences found", "only blank lines"]),
-    ("bom only", b"\xef\xbb\xbf", None, ["no sentences found"]),
-    ("docstart -X- -X- O", "docstart_conll03.conll", None, ["no sentences found", "only -DOCSTART- lines"]),
-    ("docstart -X- -X- O, blank", "docstart_conll03_blank.conll", None, ["no sentences found", "-DOCSTART-"]),
-    ("docstart -X- O O", "docstart_xoo.conll", None, ["no sentences found", "-DOCSTART-"]),
-    ("docstart -X- O O, blanks", "docstart_xoo_blank.conll", None, ["no sentences found", "-DOCSTART-"]),
-    ("invalid utf-8 mid-file", b"a O\n\nb\xff O\n", 3, ["byte 6 (0xff) is not valid utf-8"]),
-    ("invalid utf-8 after crlf", CRLF_MID, 4, ["byte 13 (0xff) is not valid utf-8"]),
-    ("latin-1 byte", "Z\xfcrich B-LOC\n\nist O\n".encode("latin-1"), 1, ["byte 1 (0xfc)"]),
-    ("tag: bare type", "tag_bare_type.conll", 4, ["unknown tag 'PER'"]),
-    ("tag: bare prefix", "tag_bare_prefix.conll", 4, ["unknown tag 'B'"]),
-    ("tag: lowercase o", "tag_lowercase_o.conll", 5, ["unknown tag 'o'"]),
-    ("tag: unknown prefix", "tag_unknown_prefix.conll", 4, ["unknown tag 'X-PER'"]),
-    ("tag: empty type", "tag_empty_type.conll", 4, ["unknown tag 'B-'"]),
-    ("tag: nbsp after O", "a O\nb O\u00a0\n".encode("utf-8"), 2, ["unknown tag 'O\\xa0'"]),
-]
-
-
-def bad_corpus(tmp_path, source):
-    return BAD / source if isinstance(source, str) else write(tmp_path, source)
-
-
-@pytest.mark.parametrize("name, source, line, needles", BAD_CORPORA, ids=[c[0] for c in BAD_CORPORA])
-def test_corpus_refused(tmp_path, name, source, line, needles):
-    path = bad_corpus(tmp_path, source)
-    message = read_error(path)
-    assert message.startswith(f"{path}:{line}: " if line else f"{path}: ")
-    for needle in needles:
-        assert needle in message
-
-
-@pytest.mark.parametrize("name, source, line, needles", BAD_CORPORA, ids=[c[0] for c in BAD_CORPORA])
-def test_corpus_refused_by_eval(tiny_model, tmp_path, name, source, line, needles):
-    path = bad_corpus(tmp_path, source)
-    assert_fails(invoke("eval", "--model", tiny_model, "--data", path), 1,
-                 f"{path}:{line}: " if line else f"{path}: ", *needles)
-
-
-def test_ten_megabyte_word_is_read(tmp_path):
-    word = "x" * 10_000_000
-    path = write(tmp_path, f"a O\n{word} B-LOC\n")
-    corpus = read_conll(path)
-    assert corpus.words[1] == word and corpus.tags.tolist() == ["O", "B-LOC"]
-
-
-def test_ten_megabyte_line_of_columns_is_refused_briefly(tmp_path):
-    path = write(tmp_path, "a O\n" + "w " * 5_000_000 + "O\n")
-    message = read_error(path)
-    assert message == f"{path}:2: expected 2 columns as on line 1, found 5000001"
-
-
-def test_ten_megabyte_tag_is_refused_with_a_short_message(tiny_model, tmp_path):
-    path = write(tmp_path, "a O\nb B" + "Q" * 10_000_000 + "\n")
-    message = read_error(path)
-    assert message.startswith(f"{path}:2: unknown tag 'BQQQ") and len(message) < 300
-    result = invoke("eval", "--model", tiny_model, "--data", path)
-    assert_fails(result, 1, f"{path}:2: unknown tag")
-    assert len(result.output) < 300
-
-
-def test_missing_corpus_and_folder_by_eval(tiny_model, tmp_path):
-    assert_fails(invoke("eval", "--model", tiny_model, "--data", tmp_path / "nope.conll"), 1,
-                 f"{tmp_path / 'nope.conll'}: no such file")
-    assert_fails(invoke("eval", "--model", tiny_model, "--data", tmp_path), 1, f"{tmp_path}: is a folder")
-
-
-# ---------------------------------------------------------------- ill-formed tag sequences
 
 
 @pytest.mark.parametrize("tags, starts, scheme, repaired", [
@@ -191,59 +52,6 @@ def test_ill_formed_marks(tags, starts, scheme, repaired):
     first[list(starts)] = True
     assert T.detect(prefix, type_, first) == scheme
     assert np.flatnonzero(T.ill_formed(prefix, type_, first, scheme)).tolist() == repaired
-
-
-def test_ill_formed_iob2_counted_at_load_and_read_like_conlleval():
-    path = BAD / "ill_formed_iob2.conll"
-    corpus = read_conll(path)
-    assert corpus.scheme == "iob2"  # a few I-starts do not make an IOB2 file IOB1
-    assert corpus.repairs == 3
-    assert corpus.repair_warning() == (
-        f"{path}: 3 ill-formed iob2 tags read as the CoNLL scorer reads them "
-        f"(first at {path}:4: 'I-PER' after 'O')")
-    sp, types = corpus.spans()
-    named = [(int(s), int(e), types[int(l)]) for s, e, l in zip(sp.start, sp.end, sp.label)]
-    assert named == [(0, 2, "PER"), (3, 4, "PER"), (5, 6, "LOC"),
-                     (7, 8, "PER"), (8, 9, "ORG"), (9, 10, "MISC"), (11, 12, "LOC"), (14, 15, "LOC")]
-    assert corpus.subset([1]).repairs == 1
-
-
-def test_ill_formed_iobes_counted_at_load():
-    corpus = read_conll(BAD / "ill_formed_iobes.conll")
-    assert corpus.scheme == "iobes" and corpus.repairs == 3
-    assert read_conll(SAMPLE / "train.conll").repairs == 0
-    assert read_conll(SAMPLE / "train.conll").repair_warning() is None
-
-
-def test_bad_training_corpus_and_type_only_in_dev(tmp_path):
-    args = ["train", "--set", "train.epochs=1", "--set", "model.hidden=[5]", "--set", 'embeddings.source="random"',
-            "--set", f'data.dev="{BAD / "unseen_type.conll"}"', "--quiet"]
-    bad = BAD / "tag_bare_type.conll"
-    assert_fails(invoke(*args, "--set", f'data.train="{bad}"', "--out", tmp_path / "bad"), 1, f"{bad}:4: unknown tag 'PER'")
-    result = invoke(*args, "--set", f'data.train="{BAD / "ill_formed_iob2.conll"}"', "--out", tmp_path / "ok")
-    assert result.exit_code == 0 and result.exception is None, result.output
-    assert Tagger.load(tmp_path / "ok").labels.types == ["LOC", "MISC", "ORG", "PER"]
-
-
-def test_ill_formed_corpus_is_scored_by_eval(tiny_model):
-    result = invoke("eval", "--model", tiny_model, "--data", BAD / "ill_formed_iob2.conll", "--format", "json")
-    assert result.exit_code == 0, result.output
-    scored = json.loads(result.stdout)
-    assert scored["gold_entities"] == 8 and scored["scheme"] == "iob2"
-
-
-def test_type_only_in_test_is_a_miss_with_a_warning(tiny_model):
-    path = BAD / "unseen_type.conll"
-    result = invoke("eval", "--model", tiny_model, "--data", path, "--format", "json")
-    assert result.exit_code == 0, result.output
-    assert result.exception is None
-    assert f"nerwin: warning: {path}: types the model never saw in training, scored as misses: EVENT" in result.stderr
-    scored = json.loads(result.stdout)
-    assert scored["per_type"]["EVENT"]["recall"] == 0.0
-    assert scored["per_type"]["EVENT"]["support"] == 2 and scored["per_type"]["EVENT"]["fn"] == 2
-
-
-# ---------------------------------------------------------------- word vectors
 
 
 def test_vectors_word2vec_header():
@@ -348,9 +156,6 @@ def test_config_folder_and_bad_override(tmp_path):
     assert_fails(invoke("config", "check", tmp_path), 2, f"{tmp_path}: cannot read config")
     assert_fails(invoke("config", "show", "--set", "optimizer.lr=inf"), 2, "optimizer.lr = inf: expected a finite number")
     assert_fails(invoke("config", "show", "--set", "model.hidden"), 2, "expected section.key=value")
-
-
-# ---------------------------------------------------------------- model files
 
 
 def arrays_of(model):
@@ -492,9 +297,6 @@ def test_good_model_still_loads(tiny_model):
     assert invoke("predict", "--model", tiny_model.parent, "Paris").exit_code == 0
 
 
-# ---------------------------------------------------------------- command lines
-
-
 @pytest.mark.parametrize("args, needle", [
     (["eval"], "Missing option '--data'"),
     (["eval", "--model", "m.npz"], "Missing option '--data'"),
@@ -545,29 +347,6 @@ def test_eval_output_into_read_only_folder(tiny_model, tmp_path):
         folder.chmod(0o700)
 
 
-# ---------------------------------------------------------------- properties
-
-FRAGMENTS = [b"a", b"Paris", b" ", b"  ", b"\t", b"\n", b"\r\n", b"\r", b"O", b"B-PER", b"I-LOC", b"E-X",
-             b"S-X", b"B-", b"X-PER", b"-DOCSTART-", b"\xc2\xa0", b"\xef\xbb\xbf", b"\xff", b"\xe9", b"\x00",
-             b"\x0c", b"\xe2\x80\xa8"]
-
-
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.one_of(st.binary(max_size=200),
-                 st.lists(st.sampled_from(FRAGMENTS), max_size=60).map(b"".join)),
-       st.booleans())
-def test_any_bytes_parse_or_raise_data_error(tmp_path, content, require_tags):
-    path = write(tmp_path, content)
-    try:
-        corpus = read_conll(path, require_tags=require_tags)
-    except DataError as e:
-        assert "\n" not in str(e) and str(path) in str(e)
-    else:
-        assert corpus.n_tokens == int(corpus.lengths.sum()) > 0
-        assert corpus.lengths.min() > 0
-        assert len(corpus.words) == len(corpus.lines)
-
-
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.binary(max_size=200).map(lambda b: b"2 3\nparis 1 2 3\n" + b if b and b[0] % 2 else b))
 def test_any_bytes_as_vectors_load_or_raise_data_error(tmp_path, content):
@@ -579,26 +358,3 @@ def test_any_bytes_as_vectors_load_or_raise_data_error(tmp_path, content):
         assert len(p.words) == len(p.vectors) > 0 and np.isfinite(p.vectors).all()
 
 
-TOKEN = st.text(st.characters(blacklist_characters=" \t\n\r\ufeff\0", blacklist_categories=("Cs",)),
-                min_size=1, max_size=8).filter(lambda w: not w.isspace() and w != "-DOCSTART-")
-TAG = st.sampled_from(["O", "B-PER", "I-PER", "E-PER", "S-PER", "B-LOC", "I-LOC", "I-MISC", "B-ORG-X"])
-SENTENCE = st.lists(st.tuples(TOKEN, TAG), min_size=1, max_size=6)
-
-
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(SENTENCE, min_size=1, max_size=5), st.integers(1, 3), st.sampled_from([" ", "\t", " \t "]),
-       st.sampled_from(["\n", "\r\n"]), st.booleans(), st.booleans())
-def test_written_corpus_round_trips(tmp_path, sentences, columns, sep, newline, final_newline, bom):
-    rows = []
-    for sentence in sentences:
-        rows += [sep.join([word] + ["X"] * (columns - 1) + [tag]) + (sep if columns == 3 else "") for word, tag in sentence]
-        rows.append("")
-    text = newline.join(rows)
-    if not final_newline:
-        text = text.rstrip(newline)
-    path = write(tmp_path, ("\ufeff" if bom else "") + text)
-    corpus = read_conll(path)
-    assert corpus.words.tolist() == [w for s in sentences for w, _ in s]
-    assert corpus.tags.tolist() == [t for s in sentences for _, t in s]
-    assert corpus.lengths.tolist() == [len(s) for s in sentences]
-    assert corpus.repairs == int(np.count_nonzero(corpus.ill_formed()))
