@@ -11,7 +11,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nerwin import tags as T
 from nerwin.embeddings import Pretrained, coverage, load_text
 from nerwin.errors import DataError
 from nerwin.tagger import Tagger, VERSION
@@ -34,24 +33,6 @@ def write(tmp_path, content, name="corpus.conll"):
 # ---------------------------------------------------------------- corpora refused
 
 # (name, bytes or fixture file, line or None, needles)
-
-
-@pytest.mark.parametrize("tags, starts, scheme, repaired", [
-    (["B-LOC", "O", "I-PER", "O", "B-ORG"], (0,), "iob2", [2]),           # O I-PER
-    (["B-PER", "I-ORG", "O", "B-LOC"], (0,), "iob2", [1]),                # B-PER I-ORG
-    (["B-PER", "I-PER", "I-PER", "O", "B-LOC"], (0, 2), "iob2", [2]),     # I at a sentence start
-    (["B-PER", "I-PER", "O", "B-LOC"], (0,), "iob2", []),
-    (["O", "E-MISC", "B-MISC", "O"], (0,), "iobes", [1, 2]),              # E-MISC B-MISC
-    (["B-PER", "I-PER", "O", "S-LOC"], (0,), "iobes", [1]),               # no closing E
-    (["B-PER", "E-PER", "S-LOC"], (0,), "iobes", []),
-    (["I-PER", "O", "I-LOC", "I-ORG"], (0,), "iob1", []),                 # IOB1 starts with I
-])
-def test_ill_formed_marks(tags, starts, scheme, repaired):
-    prefix, type_, _ = T.parse(tags)
-    first = np.zeros(len(tags), bool)
-    first[list(starts)] = True
-    assert T.detect(prefix, type_, first) == scheme
-    assert np.flatnonzero(T.ill_formed(prefix, type_, first, scheme)).tolist() == repaired
 
 
 def test_vectors_word2vec_header():
