@@ -1,13 +1,18 @@
-"""Reading word-vector text files and normalising lookup keys."""
+"""Reading word-vector text files (hostile ones too) and normalising lookup keys."""
 
 import gzip
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from nerwin.embeddings import Pretrained, load_pretrained, load_text, normalize
+from nerwin.embeddings import Pretrained, coverage, load_pretrained, load_text, normalize
 from nerwin.errors import DataError
+
+from conftest import SAMPLE
+from helpers import BAD, assert_fails, invoke
 
 
 def write(tmp_path, text, name="vectors.txt"):
@@ -207,3 +212,87 @@ def test_gzip_bomb_is_refused_before_inflating(tmp_path):
 def test_endless_vectors_are_refused():
     with pytest.raises(DataError, match="/dev/zero: a line longer than"):
         load_text("/dev/zero")
+
+
+def test_vectors_word2vec_header():
+    p = load_text(BAD / "vectors_header.txt")
+    assert list(p.words) == ["paris", "berlin", "the"] and p.dim == 4
+    np.testing.assert_allclose(p.vectors[2], [-1, 0, 1, 0.2], rtol=1e-6)
+
+
+def test_vectors_word_with_spaces():
+    p = load_text(BAD / "vectors_spaces.txt")
+    assert list(p.words) == ["new york", "the", "los  angeles"]
+    np.testing.assert_array_equal(p.vectors[2], [4, 5, 6])
+
+
+def test_vectors_duplicate_word_first_wins():
+    p = load_text(BAD / "vectors_duplicate.txt")
+    assert list(p.words) == ["paris", "berlin", "the"]
+    np.testing.assert_array_equal(p.vectors[p.lookup(["paris"])[0]], [1, 2])
+
+
+def test_vectors_bom_and_crlf(tmp_path):
+    p = load_text(write(tmp_path, b"\xef\xbb\xbf2 2\r\nparis 1 2\r\nthe 3 4\r\n", "v.txt"))
+    assert list(p.words) == ["paris", "the"]
+
+
+BAD_VECTORS = [
+    ("wrong dimension", "vectors_wrong_dim.txt", 3, ["expected a word and 3 numbers, found 3 fields"]),
+    ("header promises more rows", "vectors_truncated_rows.txt", None, ["header promises 4 vectors, found 3"]),
+    ("cut mid-vector", "vectors_cut_mid_vector.txt", 4, ["expected a word and 4 numbers", "truncated?"]),
+    ("non-numeric field", "vectors_non_numeric.txt", 2, ["expected a word and 3 numbers"]),
+    ("nan", "vectors_nan.txt", 2, ["'berlin'", "nan, inf"]),
+    ("beyond float32", "vectors_overflow.txt", 3, ["'the'", "float32"]),
+]
+
+
+@pytest.mark.parametrize("name, fixture, line, needles", BAD_VECTORS, ids=[c[0] for c in BAD_VECTORS])
+def test_vectors_refused(name, fixture, line, needles):
+    path = BAD / fixture
+    with pytest.raises(DataError) as info:
+        load_text(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}:{line}: " if line else f"{path}: ") and "\n" not in message
+    for needle in needles:
+        assert needle in message
+
+
+def test_vectors_invalid_utf8_and_truncated_gzip(tmp_path):
+    path = write(tmp_path, b"a 1 2\nb 3 4\n\xff 3 4\n", "v.txt")
+    with pytest.raises(DataError, match=rf"^{path}:3: cannot read word vectors: byte 12 \(0xff\)"):
+        load_text(path)
+    gz = tmp_path / "v.txt.gz"
+    gz.write_bytes(gzip.compress(b"a 1 2\n" * 1000)[:40])
+    with pytest.raises(DataError, match=f"^{gz}: cannot read word vectors"):
+        load_text(gz)
+
+
+def test_bad_vectors_stop_training_in_one_line(tmp_path):
+    path = BAD / "vectors_wrong_dim.txt"
+    result = invoke("train", "--set", f'embeddings.source="{path}"', "--set", f'data.train="{SAMPLE / "train.conll"}"',
+                    "--set", f'data.dev="{SAMPLE / "dev.conll"}"', "--out", tmp_path / "run", "--quiet")
+    assert_fails(result, 1, f"{path}:3: expected a word and 3 numbers")
+
+
+def test_coverage():
+    p = Pretrained(__import__("pandas").Index(["Paris", "the", "berlin", "0000"]), np.zeros((4, 2), np.float32), "hand")
+    words = ["Paris", "Paris", "The", "the", "BERLIN", "1996", "1996", "nowhere", "Paris1"]
+    assert coverage(words, p, lowercase=True, digits=True) == {
+        "tokens": 9, "exact": 3, "lowercase": 2, "digits": 2, "unknown": 2, "unknown_words": 2, "found": 7 / 9}
+    assert coverage(words, p, lowercase=False, digits=False) == {
+        "tokens": 9, "exact": 3, "lowercase": 0, "digits": 0, "unknown": 6, "unknown_words": 5, "found": 3 / 9}
+    assert coverage(words, None)["unknown"] == 9
+    assert coverage([], p) == {"tokens": 0, "exact": 0, "lowercase": 0, "digits": 0, "unknown": 0,
+                               "unknown_words": 0, "found": 0.0}
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.binary(max_size=200).map(lambda b: b"2 3\nparis 1 2 3\n" + b if b and b[0] % 2 else b))
+def test_any_bytes_as_vectors_load_or_raise_data_error(tmp_path, content):
+    try:
+        p = load_text(write(tmp_path, content, "v.txt"))
+    except DataError as e:
+        assert "\n" not in str(e)
+    else:
+        assert len(p.words) == len(p.vectors) > 0 and np.isfinite(p.vectors).all()
