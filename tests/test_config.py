@@ -1,4 +1,5 @@
-"""Config loading, overrides, validation, paths and TOML round trips."""
+"""Config loading, overrides, validation, paths and TOML round trips; bad configs refused in
+one line by `nerwin config check` and `nerwin train`."""
 
 import copy
 from pathlib import Path
@@ -7,6 +8,8 @@ import pytest
 
 from nerwin import config as C
 from nerwin.errors import ConfigError
+
+from helpers import BAD, assert_fails, invoke
 
 
 def write(tmp_path, text, name="run.toml"):
@@ -355,3 +358,32 @@ def test_unknown_user_home_is_a_config_error():
     config = C.load(None, ['data.train="~nosuchuser-nerwin/x.conll"'])
     with pytest.raises(ConfigError, match="no such user's home folder"):
         C.resolve_path(config, "data.train")
+
+
+BAD_CONFIGS = [
+    ("invalid toml", "config_invalid.toml", ["invalid TOML", "line 2"]),
+    ("unknown section", "config_unknown_section.toml", ["unknown key 'optimiser.lr'", "did you mean 'optimizer.lr'?"]),
+    ("unknown key", "config_unknown_key.toml", ["unknown key 'optimizer.rate'"]),
+    ("wrong type", "config_wrong_type.toml", ["train.epochs = 'ten': expected int"]),
+    ("out of range", "config_out_of_range.toml", ["regularization.dropout_input = 1.5: expected a value ≥ 0 and < 1"]),
+    ("nan", "config_nan.toml", ["optimizer.lr = nan: expected a finite number"]),
+    ("unknown encoding", "config_bad_encoding.toml", ["data.encoding = 'klingon-8': unknown encoding"]),
+    ("not utf-8", "config_not_utf8.toml", ["cannot read config"]),
+    ("missing file", "no_such_config.toml", ["no such config file"]),
+]
+
+
+@pytest.mark.parametrize("command", [["config", "check"], ["train", "--config"]], ids=["check", "train"])
+@pytest.mark.parametrize("name, fixture, needles", BAD_CONFIGS, ids=[c[0] for c in BAD_CONFIGS])
+def test_config_refused(tmp_path, command, name, fixture, needles):
+    path = BAD / fixture
+    assert_fails(invoke(*command, path, *(["--out", tmp_path / "run"] if command[0] == "train" else [])),
+                 2, f"{path}: ", *needles)
+    assert not (tmp_path / "run").exists()
+
+
+def test_config_folder_and_bad_override(tmp_path):
+    assert_fails(invoke("config", "show", "--set", 'data.encoding="rot13"'), 2, "data.encoding = 'rot13': unknown encoding")
+    assert_fails(invoke("config", "check", tmp_path), 2, f"{tmp_path}: cannot read config")
+    assert_fails(invoke("config", "show", "--set", "optimizer.lr=inf"), 2, "optimizer.lr = inf: expected a finite number")
+    assert_fails(invoke("config", "show", "--set", "model.hidden"), 2, "expected section.key=value")
