@@ -387,6 +387,7 @@ def read_error(path, **kw) -> str:
     return message
 
 
+# (name, bytes, words, sentence lengths, tags)
 GOOD_CORPORA = [
     ("nbsp", (BAD / "nbsp.conll").read_bytes(),
      ["New\u00a0York", "is", "big", "10\u00a0000", "people"], [3, 2], ["B-LOC", "O", "O", "O", "O"]),
@@ -444,8 +445,7 @@ def test_latin1_read_with_its_encoding_by_eval(tiny_model, tmp_path):
 
 
 CRLF_MID = b"a O\r\nb O\r\n\r\nc\xff\xfe O\r\n"
-
-
+# (name, bytes or fixture file, line or None, needles)
 BAD_CORPORA = [
     ("inconsistent columns", "columns_inconsistent.conll", 4, ["expected 3 columns as on line 1, found 2"]),
     ("one column", "columns_one.conll", 1, ["expected at least 2 columns"]),
