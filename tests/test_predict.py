@@ -20,6 +20,7 @@ from helpers import invoke
 from hypothesis import given, settings, strategies as st
 
 from nerwin import predict as P, segment as S
+from nerwin.nn.losses import softmax
 from nerwin.tagger import Tagger
 from nerwin.tokenize import split_sentences, tokenize
 
@@ -464,3 +465,12 @@ def test_memory_stays_bounded_on_a_huge_input_without_newline(run, tmp_path):
             for e in r["entities"]:
                 assert doc[e["start"]:e["end"]] == e["text"]
     assert n_words == len(doc.split())
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_probability_of_the_decoded_class_is_the_softmax_entry(dtype):
+    rng = np.random.default_rng(0)
+    S = (rng.standard_normal((500, 17)) * rng.choice([1, 10, 100], (500, 1))).astype(dtype)
+    S[3] = 0.0
+    classes = rng.integers(0, 17, 500)
+    np.testing.assert_array_equal(P._probability_of(S, classes), softmax(S)[np.arange(500), classes])

@@ -1,16 +1,13 @@
-"""The fast paths of prediction against the plain ones they replace: JSON lines assembled from
-pieces against ``json.dumps`` per record, on hostile strings and scores; the probability of the
-decoded class against the whole softmax."""
+"""The writers' fast paths against the plain ones they replace: JSON lines assembled from
+pieces against ``json.dumps`` per record, on hostile strings and scores."""
 
 import io
 import json
 
-import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
 from nerwin import predict as P, segment as S, writers as W
-from nerwin.nn.losses import softmax
 from nerwin.tokenize import Token
 
 
@@ -66,15 +63,6 @@ def test_jsonl_lines_equal_json_dumps(source):
 def test_jsonl_lines_equal_json_dumps_on_any_strings_and_scores(texts, scores, source):
     segs = segments_of(texts, scores)
     assert fast_jsonl(segs, [source]) == plain_jsonl(segs, [source])
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_probability_of_the_decoded_class_is_the_softmax_entry(dtype):
-    rng = np.random.default_rng(0)
-    S = (rng.standard_normal((500, 17)) * rng.choice([1, 10, 100], (500, 1))).astype(dtype)
-    S[3] = 0.0
-    classes = rng.integers(0, 17, 500)
-    np.testing.assert_array_equal(P._probability_of(S, classes), softmax(S)[np.arange(500), classes])
 
 
 def test_jsonl_tokens_that_need_escaping_in_a_plain_sentence():
