@@ -1,13 +1,18 @@
-"""Helpers the test modules share: running the CLI, checking its one-line errors, and the
-hand-made bad inputs under ``fixtures/bad``."""
+"""Helpers the test modules share: running the CLI and checking its one-line errors; the
+hand-made bad inputs under ``fixtures/bad``; tag sequences scored, the golden ``word gold
+predicted`` files read, and one hand-checked case of errors."""
 
 from pathlib import Path
 
+import numpy as np
 from click.testing import CliRunner
 
+from nerwin import scoring
 from nerwin.cli import cli
 
-BAD = Path(__file__).resolve().parent / "fixtures" / "bad"
+HERE = Path(__file__).resolve().parent
+BAD = HERE / "fixtures" / "bad"
+GOLDEN = HERE / "golden"
 
 
 def invoke(*args, input=None):
@@ -38,3 +43,40 @@ def assert_usage_error(result, *needles):
     for needle in needles:
         assert str(needle) in errors[0], out
 
+
+
+def first_mask(n, starts=(0,)):
+    mask = np.zeros(n, bool)
+    mask[[s for s in starts if s < n]] = True
+    return mask
+
+
+def arr(tags):
+    return np.array(tags, dtype=object)
+
+
+def run(gold, pred, starts=(0,), **kw):
+    return scoring.score(arr(gold), arr(pred), first_mask(len(gold), starts), **kw)
+
+
+def read_golden(path):
+    """Words, gold tags, predicted tags and sentence starts of a ``word gold pred`` file."""
+    words, gold, pred, starts = [], [], [], []
+    new_sentence = True
+    for line in path.read_text(encoding="utf-8").split("\n"):
+        if not line.strip():
+            new_sentence = True
+            continue
+        w, g, p = line.split()
+        if new_sentence:
+            starts.append(len(words))
+            new_sentence = False
+        words.append(w), gold.append(g), pred.append(p)
+    return arr(words), arr(gold), arr(pred), first_mask(len(words), starts)
+
+
+ERR_WORDS = ["Yesterday", "the", "President", "visited", "New", "York", "and", "later", "New", "York", "again", ".",
+             "Paris", "is", "nice"]
+ERR_GOLD = ["O", "O", "O", "O", "B-LOC", "I-LOC", "O", "O", "B-LOC", "I-LOC", "O", "O", "B-LOC", "O", "O"]
+ERR_PRED = ["O", "O", "B-PER", "O", "B-LOC", "O", "O", "O", "B-LOC", "O", "O", "O", "B-ORG", "O", "O"]
+ERR_FIRST = first_mask(15, (0, 12))

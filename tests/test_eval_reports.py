@@ -12,35 +12,21 @@ import json
 import re
 import sys
 from io import StringIO
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nerwin import scoring as M, tables
 from nerwin import tags as T
-from nerwin.cli import cli
 from nerwin.data import read_conll
 
+from conftest import SAMPLE
+from helpers import (ERR_FIRST, ERR_GOLD, ERR_PRED, ERR_WORDS, GOLDEN, arr, first_mask, invoke, read_golden,
+                     run)
 from oracles.conlleval import conlleval_port
-
-HERE = Path(__file__).resolve().parent
-GOLDEN = HERE / "golden"
-SAMPLE = HERE.parent / "data" / "sample"
-
-
-def first_mask(n, starts=(0,)):
-    mask = np.zeros(n, bool)
-    mask[[s for s in starts if s < n]] = True
-    return mask
-
-
-def arr(tags):
-    return np.array(tags, dtype=object)
 
 
 def strict(tags, scheme, starts=(0,)):
@@ -48,10 +34,6 @@ def strict(tags, scheme, starts=(0,)):
     prefix, type_, types = T.parse(tags)
     sp = M.strict_spans(prefix, type_, first_mask(len(tags), starts), scheme)
     return [(int(s), int(e), types[int(k)]) for s, e, k in zip(sp.start, sp.end, sp.label)]
-
-
-def run(gold, pred, starts=(0,), **kw):
-    return M.score(arr(gold), arr(pred), first_mask(len(gold), starts), **kw)
 
 
 # ================================================================ the strict reader
@@ -233,22 +215,6 @@ def test_macro_counts_types_found_on_one_side_only():
 
 
 # ================================================================ agreement with conlleval
-
-
-def read_golden(path):
-    """Words, gold tags, predicted tags and sentence starts of a ``word gold pred`` file."""
-    words, gold, pred, starts = [], [], [], []
-    new_sentence = True
-    for line in path.read_text(encoding="utf-8").split("\n"):
-        if not line.strip():
-            new_sentence = True
-            continue
-        w, g, p = line.split()
-        if new_sentence:
-            starts.append(len(words))
-            new_sentence = False
-        words.append(w), gold.append(g), pred.append(p)
-    return arr(words), arr(gold), arr(pred), first_mask(len(words), starts)
 
 
 _PROCESSED = re.compile(r"processed (\d+) tokens with (\d+) phrases; found: (\d+) phrases; correct: (\d+)\.")
@@ -439,13 +405,6 @@ def test_confusion_margins_are_the_score_counts(pairs, mode):
 # ================================================================ error lists
 
 
-ERR_WORDS = ["Yesterday", "the", "President", "visited", "New", "York", "and", "later", "New", "York", "again", ".",
-             "Paris", "is", "nice"]
-ERR_GOLD = ["O", "O", "O", "O", "B-LOC", "I-LOC", "O", "O", "B-LOC", "I-LOC", "O", "O", "B-LOC", "O", "O"]
-ERR_PRED = ["O", "O", "B-PER", "O", "B-LOC", "O", "O", "O", "B-LOC", "O", "O", "O", "B-ORG", "O", "O"]
-ERR_FIRST = first_mask(15, (0, 12))
-
-
 def test_errors_by_hand():
     fp, fn = M.errors(arr(ERR_WORDS), arr(ERR_GOLD), arr(ERR_PRED), ERR_FIRST, 10)
     # false positives: New/LOC twice (cut short), President/PER, Paris/ORG (wrong type)
@@ -580,10 +539,6 @@ def quick_model(tmp_path_factory):
     train(cfg.load(None, ["train.epochs=2", "model.hidden=[20]", f'data.train="{SAMPLE / "train.conll"}"',
                           f'data.dev="{SAMPLE / "dev.conll"}"']), out, quiet=True)
     return out
-
-
-def invoke(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
 
 
 def evaluate(model, *args):

@@ -6,15 +6,7 @@ import pytest
 from nerwin.scoring import prf, score
 from nerwin.tables import report
 
-
-def first_mask(n, starts=(0,)):
-    mask = np.zeros(n, bool)
-    mask[list(starts)] = True
-    return mask
-
-
-def run(gold, pred, starts=(0,)):
-    return score(np.array(gold, dtype=object), np.array(pred, dtype=object), first_mask(len(gold), starts))
+from helpers import run
 
 
 def test_hand_computed_counts():

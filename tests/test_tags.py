@@ -8,11 +8,7 @@ from hypothesis import strategies as st
 from nerwin import tags as T
 from nerwin.errors import DataError
 
-
-def first_mask(n, starts=(0,)):
-    mask = np.zeros(n, bool)
-    mask[list(starts)] = True
-    return mask
+from helpers import first_mask
 
 
 def read(tags, starts=(0,)):
