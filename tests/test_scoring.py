@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 from nerwin.scoring import prf, score
-from nerwin.tables import report
 
 from helpers import run
 
@@ -169,15 +168,3 @@ def test_prf():
     assert f == pytest.approx(100 / 3)
 
 
-def test_report_table():
-    gold = ["B-PER", "I-PER", "O", "B-LOC", "O", "B-PER", "O"]
-    pred = ["B-PER", "I-PER", "O", "B-PER", "O", "B-PER", "I-PER"]
-    table = report(run(gold, pred))
-    assert list(table.index) == ["LOC", "PER", "overall"]
-    assert list(table.columns) == ["precision", "recall", "f1", "tp", "fp", "fn", "support"]
-    assert table.loc["overall", "tp"] == 1
-    assert table.loc["overall", "fp"] == 2
-    assert table.loc["overall", "fn"] == 2
-    assert table.loc["overall", "support"] == 3
-    assert table.loc["PER", "fp"] == 2
-    assert table.loc["LOC", "recall"] == 0.0
