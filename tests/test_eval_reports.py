@@ -8,23 +8,16 @@ in :data:`GOLDEN_REASONING`) and checked against a port of conlleval's counting 
 :func:`score` too.
 """
 
-import json
 import re
-import sys
-from io import StringIO
 
 import numpy as np
-import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nerwin import scoring as M
-from nerwin import tags as T
-from nerwin.data import read_conll
 
-from conftest import SAMPLE
-from helpers import GOLDEN, IOB_TAGS, arr, first_mask, invoke, read_golden
+from helpers import GOLDEN, IOB_TAGS, arr, first_mask, read_golden
 from oracles.conlleval import conlleval_port
 
 
@@ -152,143 +145,3 @@ def test_score_agrees_with_the_conlleval_port_on_random_iob(sentences):
     pred = arr([p for s in sentences for _, p in s])
     first = first_mask(len(gold), np.cumsum([0] + lengths[:-1]))
     assert as_conlleval(M.score(gold, pred, first)) == parse_conlleval(conlleval_port(text))
-
-
-# ================================================================ the eval command
-
-
-@pytest.fixture(scope="module")
-def quick_model(tmp_path_factory):
-    from nerwin import config as cfg
-    from nerwin.train import train
-
-    out = tmp_path_factory.mktemp("eval_reports") / "run"
-    train(cfg.load(None, ["train.epochs=2", "model.hidden=[20]", f'data.train="{SAMPLE / "train.conll"}"',
-                          f'data.dev="{SAMPLE / "dev.conll"}"']), out, quiet=True)
-    return out
-
-
-def evaluate(model, *args):
-    result = invoke("eval", "--model", model, "--data", SAMPLE / "test.conll", *args)
-    assert result.exit_code == 0, result.output
-    return result
-
-
-def written(path):
-    """Words, gold and predicted tags and sentence starts of an ``--output`` file."""
-    return read_golden(path)
-
-
-@pytest.mark.parametrize("fmt", ["table", "json", "csv", "markdown"])
-@pytest.mark.parametrize("scheme, mode", [("iob2", "strict"), ("iob1", "conlleval")])
-def test_eval_echoes_scheme_and_mode_in_every_format(quick_model, fmt, scheme, mode):
-    out = evaluate(quick_model, "--format", fmt, "--scheme", scheme, "--mode", mode).stdout
-    if fmt == "json":
-        result = json.loads(out)
-        assert (result["scheme"], result["mode"]) == (scheme, mode)
-    elif fmt == "csv":
-        summary = pd.read_csv(StringIO(out.split("\n\n")[0]))
-        values = dict(zip(summary["key"], summary["value"]))
-        assert (values["scheme"], values["mode"]) == (scheme, mode)
-    else:
-        assert f"scheme {scheme}, mode {mode}" in out.split("\n")[0]
-        assert "macro avg" in out and "token accuracy:" in out
-
-
-def test_eval_detects_the_scheme_by_default(quick_model):
-    result = json.loads(evaluate(quick_model, "--format", "json").stdout)
-    assert result["scheme"] == read_conll(SAMPLE / "test.conll").scheme == "iob2"
-    assert result["mode"] == "conlleval"
-
-
-@pytest.mark.parametrize("scheme, mode", [("auto", "strict"), ("iob1", "conlleval"), ("iob2", "conlleval")])
-def test_eval_figures_are_score_of_the_written_predictions(quick_model, tmp_path, scheme, mode):
-    pred_file = tmp_path / "pred.txt"
-    result = json.loads(evaluate(quick_model, "--format", "json", "--scheme", scheme, "--mode", mode,
-                                 "--output", pred_file).stdout)
-    words, gold, pred, first = written(pred_file)
-    expected = M.score(gold, pred, first, mode=mode, scheme=scheme)
-    assert expected["correct_entities"] > 0
-    for key in ("precision", "recall", "f1", "macro", "per_type", "token_accuracy", "gold_entities",
-                "predicted_entities", "correct_entities", "scheme", "mode"):
-        assert result[key] == expected[key], key  # JSON keeps floats exactly
-    if scheme == "iob1":  # predictions are written in the scheme asked for: B only after B/I of its type
-        prefix, type_, _ = T.parse(pred)
-        prev_p, prev_t = np.r_[T.O, prefix[:-1]], np.r_[-1, type_[:-1]]
-        b_ok = np.isin(prev_p, [T.B, T.I]) & (prev_t == type_) & ~first
-        assert np.any(prefix == T.I) and not np.any((prefix == T.B) & ~b_ok)
-
-
-def test_eval_strict_on_a_foreign_scheme_warns(quick_model):
-    result = invoke("eval", "--model", quick_model, "--data", SAMPLE / "test.conll", "--format", "json",
-                    "--scheme", "iob1", "--mode", "strict")
-    assert result.exit_code == 0
-    assert "tags look like iob2, read as iob1 as asked" in result.stderr
-    assert json.loads(result.stdout)["gold_entities"] == 0  # IOB2 gold opens entities with B after O
-
-
-def test_eval_confusion_in_every_format(quick_model, tmp_path):
-    pred_file = tmp_path / "pred.txt"
-    as_json = json.loads(evaluate(quick_model, "--format", "json", "--confusion", "--output", pred_file).stdout)
-    words, gold, pred, first = written(pred_file)
-    table = M.confusion(gold, pred, first)
-    assert as_json["confusion"] == {g: {p: int(v) for p, v in row.items()} for g, row in table.iterrows()}
-    for t, v in as_json["per_type"].items():
-        assert sum(as_json["confusion"][t].values()) == v["support"]
-        assert as_json["confusion"][t][t] == v["tp"]
-
-    text = evaluate(quick_model, "--confusion").stdout
-    assert "entity confusion" in text
-    block = text.split("entity confusion")[1]
-    assert "missed" in block and "spurious" in block
-    csv_sections = evaluate(quick_model, "--format", "csv", "--confusion").stdout.strip("\n").split("\n\n")
-    read_back = pd.read_csv(StringIO(csv_sections[2])).set_index("gold")
-    assert read_back.to_numpy().tolist() == table.to_numpy().tolist()
-    md = evaluate(quick_model, "--format", "markdown", "--confusion").stdout
-    assert "| gold | " + " | ".join(table.columns) + " |" in md
-    assert "entity confusion" not in evaluate(quick_model).stdout
-
-
-def test_eval_errors_in_every_format(quick_model, tmp_path):
-    pred_file = tmp_path / "pred.txt"
-    as_json = json.loads(evaluate(quick_model, "--format", "json", "--errors", "3", "--output", pred_file).stdout)
-    words, gold, pred, first = written(pred_file)
-    fp, fn = M.errors(words, gold, pred, first, 3)
-    assert as_json["errors"]["false_positives"] == fp.to_dict(orient="records")
-    assert as_json["errors"]["false_negatives"] == fn.to_dict(orient="records")
-    assert 1 <= len(fn) <= 3
-    counts = [e["count"] for e in as_json["errors"]["false_negatives"]]
-    assert counts == sorted(counts, reverse=True)
-    assert sum(counts) <= as_json["gold_entities"] - as_json["correct_entities"]
-    for e in as_json["errors"]["false_positives"] + as_json["errors"]["false_negatives"]:
-        assert f"[{e['text']}]{e['type']}" in e["context"]
-
-    text = evaluate(quick_model, "--errors", "3").stdout
-    accuracy_at = text.index("token accuracy")
-    assert accuracy_at < text.index("most frequent false positives") < text.index("most frequent false negatives")
-    assert fn["context"][0] in text
-    csv_errors = pd.read_csv(StringIO(evaluate(quick_model, "--format", "csv", "--errors", "3").stdout
-                                      .strip("\n").split("\n\n")[-1]))
-    assert set(csv_errors["error"]) <= {"false positive", "false negative"}
-    assert list(csv_errors[csv_errors["error"] == "false negative"]["text"]) == list(fn["text"])
-    md = evaluate(quick_model, "--format", "markdown", "--errors", "3").stdout
-    assert "### most frequent false negatives" in md and "| rank | text | type | count | context |" in md
-    assert "false positives" not in evaluate(quick_model).stdout
-
-
-def test_eval_markdown_without_tabulate(quick_model, monkeypatch):
-    monkeypatch.setitem(sys.modules, "tabulate", None)
-    md = evaluate(quick_model, "--format", "markdown", "--confusion", "--errors", "2").stdout
-    tables = [block.strip("\n") for block in md.split("\n\n") if block.startswith("| ")]
-    assert len(tables) == 4  # scores, confusion, false positives, false negatives
-    for block in tables:
-        cells = [len(re.findall(r"(?<!\\)\|", line)) for line in block.split("\n")]
-        assert len(set(cells)) == 1, block  # every row has as many cells as the header
-
-
-@pytest.mark.parametrize("args", [["--scheme", "bio"], ["--mode", "lenient"], ["--errors", "-1"],
-                                  ["--format", "xml"]])
-def test_eval_rejects_bad_choices(quick_model, args):
-    result = invoke("eval", "--model", quick_model, "--data", SAMPLE / "test.conll", *args)
-    assert result.exit_code == 2
-    assert "Traceback" not in result.output
