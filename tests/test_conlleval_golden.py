@@ -1,5 +1,4 @@
-"""`nerwin eval`'s reports: tag scheme and strict mode, macro averages, the four formats,
-the span-level confusion table, the error lists, and agreement with conlleval.
+"""score() against conlleval.pl, to the two decimals it prints.
 
 The golden cases in ``golden/`` are small files of ``word gold predicted`` lines; each
 ``.expected`` file is what conlleval.pl prints for it, worked out by hand (the reasoning is
@@ -19,10 +18,6 @@ from nerwin import scoring as M
 
 from helpers import GOLDEN, IOB_TAGS, arr, first_mask, read_golden
 from oracles.conlleval import conlleval_port
-
-
-# ================================================================ agreement with conlleval
-
 
 _PROCESSED = re.compile(r"processed (\d+) tokens with (\d+) phrases; found: (\d+) phrases; correct: (\d+)\.")
 _OVERALL = re.compile(r"accuracy: +([\d.]+)%; precision: +([\d.]+)%; recall: +([\d.]+)%; FB1: +([\d.]+)")
