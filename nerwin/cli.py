@@ -455,5 +455,33 @@ def bench(json_out, repeat, quick):
     run_bench(json_out, repeat, quick)
 
 
+@cli.command()
+@click.option("--model", type=click.Path(path_type=Path),
+              help="A model file or a run folder (default: the shipped English CoNLL-2003 model).")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (0.0.0.0: every interface; put a proxy in front).")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="0: any free port.")
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(min=1),
+              help="Requests served at once; more wait for a free thread.")
+@click.option("--max-bytes", default=1 << 20, show_default=True, type=click.IntRange(min=1),
+              help="Largest request body; a larger one is refused (413).")
+@click.option("--quiet", "-q", is_flag=True, help="No line per request.")
+def serve(model, host, port, threads, max_bytes, quiet):
+    """Serve the tagger over HTTP: POST /ner, GET /health, GET /model, and a page at /.
+
+    SIGTERM or Ctrl-C finishes the requests in flight, then exits."""
+    from nerwin.serve import app, make_server, serve_until_stopped
+
+    application = app(model, max_bytes)
+    try:
+        server = make_server(application, host, port, threads, quiet)
+    except OSError as e:
+        raise DataError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
+    url_host = f"[{host}]" if ":" in host else host
+    click.echo(f"nerwin: serving on http://{url_host}:{server.server_address[1]}/ (Ctrl-C to stop)", err=True)
+    serve_until_stopped(server)
+    click.echo("nerwin: stopped", err=True)
+
+
 def main():
     cli(prog_name="nerwin")
