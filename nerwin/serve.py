@@ -262,10 +262,9 @@ class PoolServer(WSGIServer):
 
     def __init__(self, address, threads: int, quiet: bool = False):
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
-        handler = type("Handler", (_Handler,), {"quiet": quiet})
-        super().__init__(address, handler)
         self._slots = threading.BoundedSemaphore(threads)
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="nerwin-serve")
+        super().__init__(address, type("Handler", (_Handler,), {"quiet": quiet}))   # closes itself if binding fails
 
     def process_request(self, request, client_address):
         self._slots.acquire()
