@@ -9,12 +9,12 @@
   ``text/plain`` body is one text. Entities have the fields of ``predict --format jsonl``;
   offsets count code points of the text sent.
 - ``GET /health``, ``GET /model`` (entity types, the model card's scores, the nerwin version),
-  ``GET /`` a page to try the tagger (``/static/app.js``, ``/static/app.css``).
+  ``GET /`` a page to try the tagger (with ``/static/app.js``, ``app.css``, ``favicon.svg``).
 
 Every answer is JSON but the page's; an error is ``{"error": "..."}`` with its status: 400
 malformed JSON or fields, 404, 405 (with ``Allow``), 408 a body too slow to arrive, 411, 413
 a body over ``max_bytes``, 415 another content type, 500 (logged, never a traceback sent).
-No file is ever named by a request: the page's three files are read once, at start.
+No file is ever named by a request: the page's four files are read once, at start.
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ LINGER_SECONDS = 2.0         # the most spent reading what a client sends after 
 STATIC = Path(__file__).resolve().parent / "static"
 PAGES = {"/": ("index.html", "text/html; charset=utf-8"),
          "/static/app.js": ("app.js", "text/javascript; charset=utf-8"),
-         "/static/app.css": ("app.css", "text/css; charset=utf-8")}
+         "/static/app.css": ("app.css", "text/css; charset=utf-8"),
+         "/static/favicon.svg": ("favicon.svg", "image/svg+xml")}
 SECURITY_HEADERS = [
     ("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
                                 "img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"),
