@@ -25,8 +25,9 @@ import numpy as np
 from nerwin import config as cfg
 from nerwin.data import Corpus, read_conll
 from nerwin.embeddings import load_pretrained
+from nerwin.loadtest import serve_and_load
 from nerwin.optim import make_optimizer
-from nerwin.tagger import Tagger
+from nerwin.tagger import SHIPPED_MODEL, Tagger
 
 ROOT = Path(__file__).resolve().parent.parent
 TRAIN_SHAPE = (14041, 203621)   # eng.train sentences, tokens
@@ -135,6 +136,21 @@ def predict_speed(config, train_c, test_c, pretrained, repeat: int) -> dict:
             "model_only_argmax": [n / t for t in argmax_only], "end_to_end_light": [n / t for t in light_e2e]}
 
 
+def call_latency(config, train_c, test_c, pretrained, repeat: int = 200) -> dict:
+    """Milliseconds per call of a warm ``nerwin.load`` tagger, in-process: one sentence, and
+    the first 350 tokens of the test corpus as one text."""
+    from nerwin.predict import Predictor
+
+    predictor = Predictor(Tagger.create(config, train_c, pretrained, np.random.default_rng(0)))
+    long_text = " ".join(test_c.words[:350].tolist())
+    out = {}
+    for name, text, n in (("one_sentence", "Angela Merkel met Emmanuel Macron in Paris to discuss the budget.", repeat),
+                          ("text_350_tokens", long_text, max(repeat // 10, 5))):
+        predictor(text)
+        out[name] = summary([t * 1e3 for t in timed(lambda: predictor(text), n)])
+    return out
+
+
 def peak_rss_mb(args: list[str]) -> float:
     """Peak resident memory (MB) of a command, run in a fresh child process."""
     probe = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL); "
@@ -220,6 +236,8 @@ def run(repeat: int = 3, quick: bool = False) -> dict:
         else:
             rss["train"] = float("nan")
         result["peak_rss_mb"] = rss
+        result["serve"] = serve_and_load(SHIPPED_MODEL if SHIPPED_MODEL.is_file() else model, seconds=5 if quick else 20)
+    result["latency_ms"] = call_latency(config, train_c, test_c, pretrained)
     result["profile"] = matmul_share(config, train_c, pretrained)
     result["vectorization"] = vectorization_lesson()
     return result
@@ -235,6 +253,15 @@ def table(result: dict) -> str:
     lines += [row(name, s) for name, s in detail.items() if not name.startswith(LIGHT)]
     for what, mb in result["peak_rss_mb"].items():
         lines.append(f"  {'peak RSS ' + what + ' MB':44s} {mb:>12.0f}")
+    for name, s in result.get("latency_ms", {}).items():
+        lines.append(f"  {'call latency ' + name.replace('_', ' ') + ' ms':44s} {s['median']:>12.2f}   "
+                     f"({s['min']:.2f} – {s['max']:.2f}, {s['runs']} calls, in-process, warm)")
+    if v := result.get("serve"):
+        lines.append(f"  {'serve: requests/s':44s} {v['requests_per_s']:>12.0f}   ({v['clients']} clients, "
+                     f"{v['seconds']:.0f} s, {v['requests']} requests, loopback)")
+        lines.append(f"  {'serve: latency p50 / p95 ms':44s} {v['p50_ms']:>12.1f}   / {v['p95_ms']:.1f}")
+        lines.append(f"  {'serve: statuses':44s} {json.dumps(v['statuses']):>12}   wrong answers {v['n_problems']}, "
+                     f"server RSS {v['rss_start_mb']:.0f} -> {v['rss_end_mb']:.0f} MB, exit {v['exit_status']}")
     p = result["profile"]
     lines.append(f"  {'training step (B=256) ms':44s} {p['step_ms']:>12.2f}   matrix products {p['matmul_ms']:.2f} ms "
                  f"= {100 * p['matmul_share']:.0f}% ({p['gflops_in_products']:.0f} GFLOP/s), rest {100 * (1 - p['matmul_share']):.0f}%")

@@ -55,3 +55,26 @@ def test_table_puts_the_lighter_work_last_under_a_heading_that_says_what_it_is()
     assert "no dropout, no L2, argmax" in bench.LIGHT_HEADING
     assert [line.split()[0] for line in lines[heading + 1:]] == ["light:", "light:"]
     assert not any("light" in line for line in lines[:heading])
+
+
+def test_call_latency_times_both_texts():
+    config = cfg.load(ROOT / "configs" / "default.toml")
+    out = bench.call_latency(config, read_conll(SAMPLE / "train.conll"), read_conll(SAMPLE / "test.conll"),
+                             load_pretrained("glove-6b-50d"), repeat=10)
+    assert set(out) == {"one_sentence", "text_350_tokens"}
+    assert out["one_sentence"]["runs"] == 10 and out["text_350_tokens"]["runs"] == 5
+    assert all(v["min"] > 0 for v in out.values())
+
+
+def test_table_shows_the_serve_figures():
+    s = {"median": 1.0, "min": 0.5, "max": 2.0, "runs": 3}
+    result = {"data": "synthetic", "detail": {"predict end_to_end tokens/s": s}, "peak_rss_mb": {"predict": 99.0},
+              "latency_ms": {"one_sentence": s, "text_350_tokens": s},
+              "serve": {"requests_per_s": 150.0, "clients": 8, "seconds": 20.1, "requests": 3000, "p50_ms": 30.0,
+                        "p95_ms": 120.0, "statuses": {"200": 2700, "400": 300}, "n_problems": 0,
+                        "rss_start_mb": 80.0, "rss_end_mb": 82.0, "exit_status": 0},
+              "profile": {"step_ms": 1.0, "matmul_ms": 0.5, "matmul_share": 0.5, "gflops_in_products": 10.0},
+              "vectorization": {"windows": 64, "loop_s": 0.1, "matrix_s": 0.001, "speedup": 100.0}}
+    text = bench.table(result)
+    assert "call latency one sentence ms" in text and "serve: requests/s" in text and "p50 / p95" in text
+    assert "wrong answers 0" in text and "80 -> 82 MB" in text
