@@ -261,6 +261,8 @@ class PoolServer(WSGIServer):
     are busy, accepting waits (new connections queue in the listen backlog), so a flood of
     clients never means more threads or unbounded memory."""
 
+    request_queue_size = 128   # connections waiting for a thread (socketserver's default is 5)
+
     def __init__(self, address, threads: int, quiet: bool = False):
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self._slots = threading.BoundedSemaphore(threads)
