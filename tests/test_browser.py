@@ -67,11 +67,14 @@ def post_ner(server, text):
         return json.loads(r.read())["entities"]
 
 
-def tag(page, text):
-    """Type ``text``, press the button, and read back what the page shows: each highlighted
-    entity and the text of the output without the type labels."""
+def tag(page, text, keyboard=False):
+    """Put ``text`` in the box, press the button (or Ctrl+Enter), and read back what the page
+    shows: each highlighted entity and the text of the output without the type labels."""
     page.fill("#text", text)
-    page.click("#tag")
+    if keyboard:
+        page.press("#text", "Control+Enter")
+    else:
+        page.click("#tag")
     page.locator("#status", has_text="entit").wait_for(timeout=30_000)   # a selector: the CSP forbids eval
     marks = page.eval_on_selector_all("#output mark", """ms => ms.map(m => ({
         start: Number(m.dataset.start), end: Number(m.dataset.end), label: m.dataset.label,
@@ -103,7 +106,7 @@ def test_the_page_highlights_what_post_ner_returns(page, server, tmp_path):
 
 
 def test_hostile_text_is_shown_literally_and_runs_nothing(page, server):
-    marks, shown = tag(page, HOSTILE)
+    marks, shown = tag(page, HOSTILE, keyboard=True)
     assert shown == HOSTILE
     assert page.dialogs == []
     assert page.eval_on_selector_all("#output *", "els => [...new Set(els.map(e => e.tagName))]") in \
