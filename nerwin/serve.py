@@ -35,6 +35,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 import nerwin
 from nerwin.predict import Entity, Predictor
 from nerwin.tagger import SHIPPED_MODEL, resolve_model_path
+from nerwin.writers import entity_json
 
 MAX_BYTES = 1 << 20          # request body limit (bytes) unless told otherwise
 BODY_SECONDS = 30.0          # the whole body must arrive within this
@@ -192,11 +193,6 @@ def parse_request(text: str) -> tuple[list[str], bool]:
 def _json_kind(value) -> str:
     return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null",
             int: "a number", float: "a number"}[type(value)]
-
-
-def entity_json(e: Entity) -> str:   # TEMPORARY: moves to the jsonl writer once the split lands
-    return json.dumps({"start": e.start, "end": e.end, "label": e.label, "type": e.label, "text": e.text,
-                       "score": round(e.score, 4)}, ensure_ascii=False)
 
 
 def _entities_json(entities: list[Entity]) -> bytes:

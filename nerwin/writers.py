@@ -13,11 +13,14 @@ import math
 import re
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO, Iterable, Iterator
+from typing import TYPE_CHECKING, BinaryIO, Iterable, Iterator
 
 from nerwin.errors import DataError
 from nerwin.files import atomic_file
 from nerwin.segment import SURROGATES, Segment
+
+if TYPE_CHECKING:
+    from nerwin.predict import Entity
 
 
 class Output:
@@ -119,10 +122,7 @@ class JsonlWriter(Writer):
         tags = self._tags
         pieces = []
         for s in seg.sentences:
-            entities = ", ".join(
-                f'{{"start": {e.start}, "end": {e.end}, "label": {tags[e.label]}, '
-                f'"type": {tags[e.label]}, "text": {_json_str(e.text)}, "score": {_json_float(round(e.score, 4))}}}'
-                for e in s.entities)
+            entities = ", ".join(entity_json(e, tags[e.label]) for e in s.entities)
             texts = [t.text for t in s.tokens]
             if texts and not _JSON_ESCAPED.search("".join(texts)):   # none needs escaping: quote all at once
                 tokens = '"' + '", "'.join(texts) + '"'
@@ -135,6 +135,15 @@ class JsonlWriter(Writer):
         if any(c in text for c in "\x85\u2028\u2029"):
             text = text.translate(_JSON_LINE_BREAKS)
         self.out.write(text)
+
+
+def entity_json(e: Entity, label: str | None = None) -> str:
+    """An entity as the JSON object of ``--format jsonl`` (and of ``nerwin serve``): start, end,
+    label and type (the same), text, score rounded to 4 digits. ``label``: the label already
+    encoded as a JSON string."""
+    label = label or _json_str(e.label)
+    return (f'{{"start": {e.start}, "end": {e.end}, "label": {label}, "type": {label}, '
+            f'"text": {_json_str(e.text)}, "score": {_json_float(round(e.score, 4))}}}')
 
 
 _json_str = json.encoder.encode_basestring   # what json.dumps(..., ensure_ascii=False) uses

@@ -17,8 +17,10 @@ import time
 import pytest
 
 from nerwin import loadtest
-from nerwin import predict as P
 from nerwin import serve as S
+from nerwin.predict import tag_documents
+from nerwin.segment import text_chunks
+from nerwin.writers import JsonlWriter, Output
 from nerwin.tagger import SHIPPED_MODEL
 
 TEXT = "Angela Merkel met Emmanuel Macron in Paris. 😀 Then Barack Obama flew to Berlin with IBM staff."
@@ -52,8 +54,8 @@ def post_json(app, payload):
 def jsonl_entities(app, texts):
     """The entities ``nerwin predict --format jsonl`` writes for each text."""
     out = io.BytesIO()
-    writer = P.JsonlWriter(P.Output(out, "memory"), app.predictor.labels, [None] * len(texts))
-    writer.write(P.tag_documents(app.predictor.tagger, [P.text_chunks(t) for t in texts]))
+    writer = JsonlWriter(Output(out, "memory"), app.predictor.labels, [None] * len(texts))
+    writer.write(tag_documents(app.predictor.tagger, [text_chunks(t) for t in texts]))
     found = [[] for _ in texts]
     for line in out.getvalue().decode().splitlines():
         record = json.loads(line)
