@@ -479,6 +479,9 @@ def serve(model, host, port, threads, max_bytes, quiet):
         raise DataError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
     url_host = f"[{host}]" if ":" in host else host
     click.echo(f"nerwin: serving on http://{url_host}:{server.server_address[1]}/ (Ctrl-C to stop)", err=True)
+    if host not in ("127.0.0.1", "::1", "localhost"):
+        click.echo("nerwin: warning: other machines can connect; there is no authentication or TLS "
+                   "(see docs/serving.md)", err=True)
     serve_until_stopped(server)
     click.echo("nerwin: stopped", err=True)
 
