@@ -136,19 +136,30 @@ def predict_speed(config, train_c, test_c, pretrained, repeat: int) -> dict:
             "model_only_argmax": [n / t for t in argmax_only], "end_to_end_light": [n / t for t in light_e2e]}
 
 
-def call_latency(config, train_c, test_c, pretrained, repeat: int = 200) -> dict:
-    """Milliseconds per call of a warm ``nerwin.load`` tagger, in-process: one sentence, and
-    the first 350 tokens of the test corpus as one text."""
+def call_latency(model, long_text: str, repeat: int = 200) -> dict:
+    """Milliseconds per call of a loaded, warm tagger, ``nerwin.load(model)(text)``, in this
+    process: a one-sentence text, and ``long_text``."""
     from nerwin.predict import Predictor
 
-    predictor = Predictor(Tagger.create(config, train_c, pretrained, np.random.default_rng(0)))
-    long_text = " ".join(test_c.words[:350].tolist())
+    predictor = Predictor.load(model)
     out = {}
     for name, text, n in (("one_sentence", "Angela Merkel met Emmanuel Macron in Paris to discuss the budget.", repeat),
                           ("text_350_tokens", long_text, max(repeat // 10, 5))):
         predictor(text)
         out[name] = summary([t * 1e3 for t in timed(lambda: predictor(text), n)])
     return out
+
+
+def call_latency_child(model, long_text: str, repeat: int = 200) -> dict:
+    """:func:`call_latency` in a fresh process with one BLAS thread, as a server's worker
+    threads should run (docs/serving.md): with more, on a busy machine, waking BLAS threads
+    for one sentence's small products costs more than the products."""
+    code = ("import json, sys; from nerwin.bench import call_latency; "
+            "print(json.dumps(call_latency(sys.argv[1], sys.stdin.read(), int(sys.argv[2]))))")
+    out = subprocess.run([sys.executable, "-c", code, str(model), str(repeat)], input=long_text, capture_output=True,
+                         text=True, cwd=ROOT, check=True,
+                         env={**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"})
+    return json.loads(out.stdout)
 
 
 def peak_rss_mb(args: list[str]) -> float:
@@ -236,8 +247,8 @@ def run(repeat: int = 3, quick: bool = False) -> dict:
         else:
             rss["train"] = float("nan")
         result["peak_rss_mb"] = rss
+        result["latency_ms"] = call_latency_child(model, " ".join(test_c.words[:350].tolist()))
         result["serve"] = serve_and_load(SHIPPED_MODEL if SHIPPED_MODEL.is_file() else model, seconds=5 if quick else 20)
-    result["latency_ms"] = call_latency(config, train_c, test_c, pretrained)
     result["profile"] = matmul_share(config, train_c, pretrained)
     result["vectorization"] = vectorization_lesson()
     return result
@@ -255,7 +266,7 @@ def table(result: dict) -> str:
         lines.append(f"  {'peak RSS ' + what + ' MB':44s} {mb:>12.0f}")
     for name, s in result.get("latency_ms", {}).items():
         lines.append(f"  {'call latency ' + name.replace('_', ' ') + ' ms':44s} {s['median']:>12.2f}   "
-                     f"({s['min']:.2f} – {s['max']:.2f}, {s['runs']} calls, in-process, warm)")
+                     f"({s['min']:.2f} – {s['max']:.2f}, {s['runs']} calls, warm, 1 BLAS thread)")
     if v := result.get("serve"):
         lines.append(f"  {'serve: requests/s':44s} {v['requests_per_s']:>12.0f}   ({v['clients']} clients, "
                      f"{v['seconds']:.0f} s, {v['requests']} requests, loopback)")

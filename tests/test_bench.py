@@ -57,10 +57,8 @@ def test_table_puts_the_lighter_work_last_under_a_heading_that_says_what_it_is()
     assert not any("light" in line for line in lines[:heading])
 
 
-def test_call_latency_times_both_texts():
-    config = cfg.load(ROOT / "configs" / "default.toml")
-    out = bench.call_latency(config, read_conll(SAMPLE / "train.conll"), read_conll(SAMPLE / "test.conll"),
-                             load_pretrained("glove-6b-50d"), repeat=10)
+def test_call_latency_times_both_texts_in_a_child(sample_run):
+    out = bench.call_latency_child(sample_run, "Paris and London. " * 50, repeat=10)
     assert set(out) == {"one_sentence", "text_350_tokens"}
     assert out["one_sentence"]["runs"] == 10 and out["text_350_tokens"]["runs"] == 5
     assert all(v["min"] > 0 for v in out.values())
