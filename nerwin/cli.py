@@ -456,8 +456,7 @@ def bench(json_out, repeat, quick):
 
 
 @cli.command()
-@click.option("--model", type=click.Path(path_type=Path),
-              help="A model file or a run folder (default: the shipped English CoNLL-2003 model).")
+@model_option
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on (0.0.0.0: every interface; put a proxy in front).")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="0: any free port.")

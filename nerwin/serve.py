@@ -34,7 +34,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
 import nerwin
 from nerwin.predict import Entity, Predictor
-from nerwin.tagger import SHIPPED_MODEL, resolve_model_path
+from nerwin.tagger import DEFAULT_MODEL, Tagger, model_file
 from nerwin.writers import entity_json
 
 MAX_BYTES = 1 << 20          # request body limit (bytes) unless told otherwise
@@ -218,11 +218,12 @@ def model_info(path: Path, predictor: Predictor) -> dict:
 
 
 def app(model=None, max_bytes: int = MAX_BYTES) -> NerApp:
-    """The WSGI application for a model file or run folder (default: the shipped English
-    model); ``max_bytes`` bounds a request body."""
-    path = resolve_model_path(SHIPPED_MODEL if model is None else model)
-    predictor = Predictor.load(path)
-    return NerApp(predictor, model_info(path, predictor), max_bytes)
+    """The WSGI application of a shipped model by name (default ``"en"``, English), a model
+    file or a run folder; ``max_bytes`` bounds a request body."""
+    with model_file(DEFAULT_MODEL if model is None else model) as path:
+        predictor = Predictor(Tagger.load(path))
+        info = model_info(path, predictor)
+    return NerApp(predictor, info, max_bytes)
 
 
 # ---------------------------------------------------------------- the server of `nerwin serve`
