@@ -74,6 +74,7 @@ def test_the_wheel_holds_every_module_the_model_and_its_card(wheel):
     modules = {name for name in tracked_files() if name.startswith("nerwin/") and name.endswith(".py")}
     assert len(modules) > 20 and modules <= names, sorted(modules - names)
     assert {"nerwin/models/en.npz", "nerwin/models/en.json"} <= names
+    assert {f"nerwin/static/{f}" for f in ("index.html", "app.js", "app.css", "favicon.svg")} <= names   # serve's page
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
     assert not [n for n in names if n.split("/")[0] in ("tests", "data", "configs", "runs")]
     metadata = next(zipfile.ZipFile(path).read(n) for n in names if n.endswith(".dist-info/METADATA"))
