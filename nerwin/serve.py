@@ -206,12 +206,13 @@ def _json_bytes(value) -> bytes:
 
 
 def model_info(path: Path, predictor: Predictor) -> dict:
-    """What ``GET /model`` says: the model file's name, its entity types, the scores of the
-    model card beside it (``model.json`` next to ``model.npz``) if there is one, the version."""
+    """What ``GET /model`` says: the model file's name, its entity types, the scores (and the
+    input it expects) of the model card beside it (``en.json`` next to ``en.npz``) if there is
+    one, the version."""
     info = {"model": path.name, "labels": predictor.labels, "nerwin": nerwin.__version__, "card": None}
     try:
         card = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
-        info["card"] = {"splits": card["splits"]}
+        info["card"] = {"splits": card["splits"], **({"input": card["input"]} if "input" in card else {})}
     except (OSError, ValueError, KeyError, TypeError):
         pass
     return info
