@@ -9,6 +9,7 @@ leaves a half-written model in place.
 from __future__ import annotations
 
 import json
+import tempfile
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -131,6 +132,19 @@ class Tagger:
         arrays["vocab"] = np.frombuffer("\n".join(self.vocab.words).encode("utf-8"), np.uint8)
         arrays["header"] = np.frombuffer(json.dumps(header).encode("utf-8"), np.uint8)
         return npz_bytes(arrays)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "Tagger":
+        """A model from the bytes of a model file (:meth:`file_bytes`), checked as :meth:`load` checks."""
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / MODEL_FILE
+            path.write_bytes(data)
+            return cls.load(path)
+
+    def __reduce__(self):
+        """Pickled (to send it to another process) as its model file's bytes, never its
+        pretrained vectors: the copy reopens them when it first needs them."""
+        return Tagger.from_bytes, (self.file_bytes(),)
 
     @classmethod
     def load(cls, path) -> "Tagger":
