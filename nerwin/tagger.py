@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import tempfile
 from contextlib import contextmanager
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -178,6 +179,31 @@ class Tagger:
         network = WindowNetwork(params, **network_settings(config, len(labels)))
         _check_network(network, config, len(labels), path)
         return cls(network, vocab, labels, config)
+
+
+def load_shared(path) -> Tagger:
+    """The tagger of a shipped model's name, a model file or a run folder, loaded once per
+    process and shared by every caller in it (the workers of ``--jobs`` and Dask, unpickled
+    predictors)."""
+    return _shared(model_key(path))
+
+
+def model_key(path) -> str:
+    """What names a model in any process on this machine: a shipped model's name as it is,
+    else the absolute path of the model file."""
+    if isinstance(path, str) and path in SHIPPED_NAMES:
+        return path
+    return str(resolve_model_path(path).resolve())
+
+
+@lru_cache(maxsize=4)
+def _shared(path: str) -> Tagger:
+    return Tagger.load(path)
+
+
+def shared_loads() -> int:
+    """How many model files this process has read for :func:`load_shared`."""
+    return _shared.cache_info().misses
 
 
 _HEADER = {"config": str, "types": list, "scheme": str, "lowercase": bool, "digits": bool, "shapes": dict}
