@@ -17,7 +17,7 @@ import numpy as np
 from nerwin import tags as T
 from nerwin.data import Corpus
 from nerwin.segment import SURROGATES, Segment, Sentence, segments, text_chunks
-from nerwin.tagger import Tagger
+from nerwin.tagger import Tagger, load_shared, model_key
 
 BATCH_SENTENCES = 2000        # sentences per network call
 BATCH_TOKENS = 100_000        # tag as soon as this many tokens wait, whatever the sentence count,
@@ -143,14 +143,24 @@ class Predictor:
     many texts together.
     """
 
-    def __init__(self, tagger: Tagger, scheme: str = "iob2"):
+    def __init__(self, tagger: Tagger, scheme: str = "iob2", path: str | None = None):
         self.tagger = tagger
         self.scheme = scheme
+        self.path = path          # the shipped model's name or model file it was loaded from, if any
 
     @classmethod
     def load(cls, path) -> "Predictor":
         """A shipped model by name (``"en"``), a model file, or the model of a run folder."""
-        return cls(Tagger.load(path))
+        key = model_key(path)
+        return cls(Tagger.load(key), path=key)
+
+    def __reduce__(self):
+        """Pickled (sent to another process) as its model's name or path, loaded there once per
+        process (:func:`~nerwin.tagger.load_shared`), or else as its model's bytes: never with
+        the pretrained vectors it has opened, which the copy reopens when it needs them."""
+        if self.path is not None:
+            return _shared_predictor, (self.path, self.scheme)
+        return Predictor, (self.tagger, self.scheme)
 
     @property
     def labels(self) -> list[str]:
@@ -175,6 +185,10 @@ class Predictor:
 
     def __repr__(self) -> str:
         return f"<nerwin.Predictor {', '.join(self.labels)}>"
+
+
+def _shared_predictor(path: str, scheme: str) -> Predictor:
+    return Predictor(load_shared(path), scheme, path)
 
 
 def _text(text) -> str:
