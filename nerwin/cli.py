@@ -244,32 +244,70 @@ def _case_list(value: str | None) -> list[str] | None:
                    "a device or FIFO is written to as it is).")
 @click.option("--batch-size", default=2000, show_default=True, type=click.IntRange(min=1),
               help="Sentences per network call.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def predict(model, text, inputs, fmt, scheme, output, batch_size, quiet):
+@click.option("--jobs", "-j", default=1, show_default=True, type=click.IntRange(min=0),
+              help="Worker processes, one input file at a time each (0: one per core); "
+                   "the output is the same as with one.")
+@click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Write one output per input file here (its path below the inputs' common folder, "
+                   "plus .jsonl, .txt, ...); inputs whose output exists are skipped.")
+@click.option("--scheduler", metavar="ADDRESS|local",
+              help="Tag the input files on a Dask cluster (needs nerwin[dask] and --output-dir): "
+                   "a scheduler address, or 'local' for worker processes on this machine.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
+def predict(model, text, inputs, fmt, scheme, output, batch_size, jobs, output_dir, scheduler, quiet):
     """Tag raw text given as arguments, files or standard input (when neither is given).
 
     Files and standard input are streamed: read in pieces, cut between sentences, tagged
     BATCH_SIZE sentences at a time. Offsets count characters from the start of each
     argument or file."""
+    from nerwin import parallel
     from nerwin.predict import tag_documents
     from nerwin.segment import expand_inputs, text_chunks
-    from nerwin.tagger import Tagger
     from nerwin.writers import WRITERS, open_output
 
     if output is None and sys.__stdout__ is None:       # started with >&-
         raise DataError("standard output is closed: nowhere to write (give --output FILE)")
-    tagger = Tagger.load(model)
     paths = expand_inputs(inputs)
     if not text and not paths:
         paths = [Path("-")]
     if sys.stdin is None and Path("-") in paths:        # started with <&-
         raise DataError("standard input is closed: no text to tag (give TEXT or --input FILE)")
+    jobs = jobs or parallel.default_jobs()
+    files_only = not text and all(str(p) != "-" for p in paths)
+    if output_dir and output:
+        raise click.UsageError("--output writes one file, --output-dir one file per input: choose one")
+    if scheduler and not output_dir:
+        raise click.UsageError("--scheduler writes one output per input file: give --output-dir")
+    if scheduler and jobs != 1:
+        raise click.UsageError("--jobs runs processes here, --scheduler on a Dask cluster: choose one")
+    if (output_dir or jobs > 1) and not files_only:
+        raise click.UsageError(f"{'--output-dir' if output_dir else '--jobs'} tags input files (--input); "
+                               "TEXT arguments and standard input are tagged by one process")
     try:  # the bar's total: known when every input is a regular file
         total = sum(p.stat().st_size for p in paths) if all(str(p) != "-" and p.is_file() for p in paths) else None
     except OSError:
         total = None
-    with _progress_bar(total, quiet or not sys.stderr.isatty()) as bar, \
-            open_output(output, sys.stdout.buffer) as out:
+    show = not quiet and sys.stderr.isatty()
+    if output_dir:
+        if scheduler:
+            from nerwin.dask import connect, tag_files
+
+            with connect(scheduler) as client:
+                summary = tag_files(paths, output_dir, model, client, fmt, scheme, batch_size)
+        else:
+            with _progress_bar(total, not show) as bar:
+                summary = parallel.tag_to_folder(paths, output_dir, model, jobs, fmt, scheme, batch_size, bar.update)
+        if not quiet:
+            click.echo(f"nerwin: {summary['files']} files ({summary['skipped']} already done), {summary['tokens']:,} "
+                       f"tokens, {summary['entities']:,} entities in {summary['seconds']:.1f} s -> {output_dir}",
+                       err=True)
+        return
+    with _progress_bar(total, not show) as bar, open_output(output, sys.stdout.buffer) as out:
+        if jobs > 1:
+            parallel.tag_to_stream([("file", str(p)) for p in paths], [str(p) for p in paths], out, model,
+                                   jobs, fmt, scheme, batch_size, bar.update)
+            return
+        tagger = parallel.load_model(model)
         documents = [text_chunks(t) for t in text] + [_read_text(p, bar.update) for p in paths]
         writer = WRITERS[fmt](out, tagger.labels.types, [None] * len(text) + [str(p) for p in paths])
         writer.write(tag_documents(tagger, documents, scheme, batch_size))

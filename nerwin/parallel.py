@@ -19,14 +19,16 @@ import os
 import time
 from collections import deque
 from contextlib import contextmanager
-from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from nerwin.errors import DataError
 from nerwin.files import atomic_file
-from nerwin.predict import FORMATS, Output, file_chunks, segments, tag_segments, text_chunks
-from nerwin.tagger import SHIPPED_MODEL, Tagger, resolve_model_path
+from nerwin.predict import tag_segments
+from nerwin.segment import file_chunks, segments, text_chunks
+from nerwin.writers import WRITERS, Output
+from nerwin import tagger as _tagger
+from nerwin.tagger import Tagger, load_shared, resolve_model_path
 
 SUFFIXES = {"text": ".txt", "jsonl": ".jsonl", "conll": ".conll", "html": ".html"}
 # one BLAS thread per worker process: N processes on N cores, not N × N threads fighting
@@ -37,25 +39,15 @@ def model_path(model=None) -> str:
     """The absolute path of a model file or run folder's model (default: the shipped model):
     what a worker is given to load it."""
     if model is None:
-        if not SHIPPED_MODEL.is_file():
-            raise DataError(f"no model given and no shipped model at {SHIPPED_MODEL} (build it with 'make model')")
-        model = SHIPPED_MODEL
+        model = _tagger.SHIPPED_MODEL
+        if not model.is_file():
+            raise DataError(f"no --model given and no shipped model at {model} (build it with 'make model')")
     return str(resolve_model_path(model).resolve())
 
 
-@lru_cache(maxsize=4)
-def _load(path: str) -> Tagger:
-    return Tagger.load(path)
-
-
 def load_model(model=None) -> Tagger:
-    """The tagger of a model, loaded once per process."""
-    return _load(model_path(model))
-
-
-def models_loaded() -> int:
-    """How many times this process has loaded a model from its file."""
-    return _load.cache_info().misses
+    """The tagger of a model (default: the shipped one), loaded once per process."""
+    return load_shared(model_path(model))
 
 
 def output_paths(inputs: list[Path], out_dir: Path, fmt: str) -> list[Path]:
@@ -94,7 +86,7 @@ def tag_file(in_path, out_path, model=None, fmt: str = "jsonl", scheme: str = "i
         tagger = load_model(model)
         out_path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_file(out_path) as f:
-            writer = FORMATS[fmt](Output(f, str(out_path)), tagger.labels.types, {doc: source})
+            writer = WRITERS[fmt](Output(f, str(out_path)), tagger.labels.types, {doc: source})
             writer.write(_counted(tag_segments(tagger, segments(file_chunks(Path(in_path)), doc), scheme, batch_size),
                                   summary))
         summary["skipped"] = False
@@ -111,7 +103,7 @@ def tag_part(document: tuple[str, str], model=None, fmt: str = "jsonl", scheme: 
     kind, value = document
     chunks = file_chunks(Path(value)) if kind == "file" else text_chunks(value)
     buffer = io.BytesIO()
-    writer = FORMATS[fmt](Output(buffer, "memory"), tagger.labels.types, {doc: source})
+    writer = WRITERS[fmt](Output(buffer, "memory"), tagger.labels.types, {doc: source})
     summary = {"source": source, "tokens": 0, "entities": 0}
     writer.begin()
     head = buffer.tell()
@@ -181,7 +173,7 @@ def tag_to_stream(documents: list[tuple[str, str]], sources: list[str | None], o
     totals = {"files": len(documents), "tokens": 0, "entities": 0}
     start = time.perf_counter()
     with process_pool(jobs, model) as pool:
-        writer = FORMATS[fmt](out, types, sources)
+        writer = WRITERS[fmt](out, types, sources)
         writer.begin()
         tasks = ((d, model, fmt, scheme, batch_size, k, sources[k]) for k, d in enumerate(documents))
         for (kind, value), (text, summary) in zip(documents, _in_order(pool, tag_part, tasks, 2 * jobs)):

@@ -1,0 +1,169 @@
+"""Tagging on a process pool (``nerwin predict --jobs N``): the same bytes as one process, one
+output per input written atomically and skipped when complete, workers with one BLAS thread
+that load the model once, a killed run resumed; and small pickles of taggers."""
+
+import io
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from nerwin import parallel
+from nerwin.cli import cli
+from nerwin.predict import Predictor
+from nerwin.writers import Output
+from nerwin.tagger import Tagger, shared_loads
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "data" / "sample"
+
+
+def sample_sentences() -> list[str]:
+    """The sample test corpus as raw text, one sentence a line."""
+    sentences, words = [], []
+    for line in (SAMPLE / "test.conll").read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            words.append(line.split()[0])
+        elif words:
+            sentences.append(" ".join(words))
+            words = []
+    return sentences + ([" ".join(words)] if words else [])
+
+
+def write_corpus(folder: Path, n_files: int, per_file: int = 6, repeat: int = 1) -> list[Path]:
+    """``n_files`` text files of ``per_file`` sample sentences (the sample cycled ``repeat`` times
+    over), half of them in a subfolder, one with a byte that is not UTF-8."""
+    sentences = sample_sentences() * repeat
+    paths = []
+    for k in range(n_files):
+        path = folder / ("sub" if k % 2 else "") / f"doc{k:03d}.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        chunk = [sentences[(k * per_file + j) % len(sentences)] for j in range(per_file)]
+        data = "\n\n".join(chunk).encode("utf-8") + b"\n"
+        path.write_bytes(data.replace(b" ", b" \xff ", 1) if k == 3 else data)
+        paths.append(path)
+    return sorted(paths)
+
+
+def cli_bytes(*args) -> bytes:
+    result = CliRunner().invoke(cli, [str(a) for a in args])
+    assert result.exit_code == 0, (result.output, result.exception)
+    return result.stdout_bytes
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    return write_corpus(tmp_path_factory.mktemp("corpus"), 10)
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "html", "text"])
+def test_two_processes_write_the_bytes_of_one(sample_run, corpus, fmt):
+    texts = ["Angela Merkel met Emmanuel Macron in Paris.", "no entities here"]
+    expected = cli_bytes("predict", "--model", sample_run, "--format", fmt, *texts, *sum((["--input", p] for p in corpus), []))
+    documents = [("text", t) for t in texts] + [("file", str(p)) for p in corpus]
+    sources = [None, None] + [str(p) for p in corpus]
+    buffer = io.BytesIO()
+    summary = parallel.tag_to_stream(documents, sources, Output(buffer, "memory"), sample_run, 2, fmt)
+    assert buffer.getvalue() == expected
+    assert summary["files"] == len(documents) and summary["tokens"] > 0 and summary["entities"] > 0
+
+
+def test_one_output_per_input_skipped_once_complete(sample_run, corpus, tmp_path):
+    out = tmp_path / "out"
+    expected = cli_bytes("predict", "--model", sample_run, "--format", "jsonl", "--input", corpus[0].parent / "**" / "*.txt")
+    first = parallel.tag_to_folder(corpus, out, sample_run, 2, "jsonl")
+    outputs = parallel.output_paths(corpus, out, "jsonl")
+    assert outputs[0] == out / "doc000.txt.jsonl" and outputs[-1] == out / "sub" / "doc009.txt.jsonl"
+    assert b"".join(p.read_bytes() for p in outputs) == expected
+    assert first["files"] == len(corpus) and first["skipped"] == 0 and first["tokens"] > 0
+    assert sorted(p for p in out.rglob("*") if p.is_file()) == sorted(outputs)   # nothing else left
+    # a complete output is never redone; a killed writer's temporary file is cleared away
+    stamps = {p: p.stat().st_mtime_ns for p in outputs}
+    outputs[2].unlink()
+    (outputs[2].parent / f".{outputs[2].name}.abc123.tmp").write_text("half a line")
+    again = parallel.tag_to_folder(corpus, out, sample_run, 1, "jsonl")
+    assert again["skipped"] == len(corpus) - 1 and again["parts"][2]["skipped"] is False
+    assert all(stamps[p] == p.stat().st_mtime_ns for p in outputs if p != outputs[2])
+    assert b"".join(p.read_bytes() for p in outputs) == expected
+    assert sorted(p for p in out.rglob("*") if p.is_file()) == sorted(outputs)
+
+
+def test_workers_have_one_blas_thread_and_load_the_model_once(sample_run):
+    before = {k: os.environ.get(k) for k in parallel.ONE_THREAD}
+    with parallel.process_pool(2, parallel.model_path(sample_run)) as pool:
+        seen = {}
+        for _ in range(3):   # ask until both workers answered
+            for pid, env, loads in [f.result() for f in [pool.submit(_worker_state) for _ in range(8)]]:
+                seen[pid] = (env, loads)
+    assert len(seen) == 2
+    for env, loads in seen.values():
+        assert env == {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+        assert loads == 1
+    assert {k: os.environ.get(k) for k in parallel.ONE_THREAD} == before   # this process's settings are back
+
+
+def _worker_state():
+    time.sleep(0.05)
+    return os.getpid(), {k: os.environ.get(k) for k in parallel.ONE_THREAD}, shared_loads()
+
+
+def test_a_bad_model_fails_before_any_worker_starts(corpus, tmp_path):
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a model")
+    result = CliRunner().invoke(cli, ["predict", "--model", str(bad), "--jobs", "2", "--input", str(corpus[0])])
+    assert result.exit_code == 1 and "not a nerwin model" in result.output
+
+
+def test_a_called_predictor_pickles_small_and_tags_the_same(sample_run):
+    predictor = Predictor.load(sample_run)
+    text = "Angela Merkel met Emmanuel Macron in Paris; zqxw unseen words go through GloVe."
+    found = predictor(text)
+    assert predictor.tagger.pretrained is not None         # the GloVe vectors are open now
+    data = pickle.dumps(predictor)
+    assert len(data) < 1_000
+    copy = pickle.loads(data)
+    assert copy(text) == found and copy.tagger is pickle.loads(data).tagger   # loaded once per process
+    unnamed = Predictor(predictor.tagger)                   # no file behind it: its model's bytes
+    assert len(pickle.dumps(unnamed)) < len(predictor.tagger.to_bytes()) + 1_000
+    assert pickle.loads(pickle.dumps(unnamed))(text) == found
+    tagger = pickle.loads(pickle.dumps(predictor.tagger))
+    assert tagger.to_bytes() == predictor.tagger.to_bytes()
+    assert Tagger.from_bytes(tagger.to_bytes()).to_bytes() == tagger.to_bytes()
+
+
+def test_a_killed_jobs_run_resumes_to_the_same_output(sample_run, tmp_path):
+    """Kill the whole process group of ``nerwin predict --jobs 2 --output-dir`` mid-run, run it
+    again: the outputs are complete and the same bytes as one process writes."""
+    corpus = write_corpus(tmp_path / "in", 40, per_file=40, repeat=4)
+    out = tmp_path / "out"
+    args = [sys.executable, "-m", "nerwin", "predict", "--model", str(sample_run), "--format", "jsonl",
+            "--jobs", "2", "--output-dir", str(out), "--input", str(tmp_path / "in" / "**" / "*.txt"), "--quiet"]
+    job = subprocess.Popen(args, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while job.poll() is None and time.monotonic() < deadline and len(list(out.rglob("*.jsonl"))) < 3:
+        time.sleep(0.02)
+    os.killpg(job.pid, signal.SIGKILL)
+    job.wait()
+    written = len(list(out.rglob("*.jsonl")))
+    assert written < len(corpus), "the run ended before it could be killed: give it more work"
+    resumed = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    outputs = parallel.output_paths(corpus, out, "jsonl")
+    assert sorted(p for p in out.rglob("*") if p.is_file()) == sorted(outputs)   # no partial parts left
+    expected = cli_bytes("predict", "--model", sample_run, "--format", "jsonl", "--input", tmp_path / "in" / "**" / "*.txt")
+    assert b"".join(p.read_bytes() for p in outputs) == expected
+
+
+def test_dask_missing_is_a_clear_error(monkeypatch):
+    import nerwin.dask as nd
+    from nerwin.errors import NerwinError
+
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    with pytest.raises(NerwinError, match=r"pip install 'nerwin\[dask\]'"):
+        nd.local_cluster()
