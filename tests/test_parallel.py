@@ -28,6 +28,8 @@ def sample_sentences() -> list[str]:
     """The sample test corpus as raw text, one sentence a line."""
     sentences, words = [], []
     for line in (SAMPLE / "test.conll").read_text(encoding="utf-8").splitlines():
+        if line.startswith("-DOCSTART-"):
+            continue
         if line.strip():
             words.append(line.split()[0])
         elif words:
