@@ -162,6 +162,27 @@ def call_latency_child(model, long_text: str, repeat: int = 200) -> dict:
     return json.loads(out.stdout)
 
 
+def jobs_speed(model: Path, test_c: Corpus, folder: Path, repeat: int, copies: int = 4,
+               per_file: int = 12) -> dict:
+    """End-to-end tokens per second of ``nerwin predict --format jsonl`` (a fresh process, to
+    nowhere) on a corpus of many files: the test corpus's text ``copies`` times over,
+    ``per_file`` sentences a file; one process, and ``--jobs N`` with one per core."""
+    from nerwin.parallel import default_jobs
+
+    offsets = test_c.offsets
+    sentences = [" ".join(test_c.words[offsets[i]:offsets[i + 1]]) for i in range(len(test_c))] * copies
+    for k in range(0, len(sentences), per_file):
+        (folder / f"doc{k // per_file:05d}.txt").write_text("\n".join(sentences[k:k + per_file]) + "\n", encoding="utf-8")
+    n, jobs = test_c.n_tokens * copies, default_jobs()
+    args = [sys.executable, "-m", "nerwin", "predict", "--model", str(model), "--format", "jsonl", "--quiet",
+            "--input", str(folder / "*.txt")]
+    out = {}
+    for name, extra in (("one_process", []), ("jobs", ["--jobs", str(jobs)])):
+        out[name] = [n / t for t in timed(lambda: subprocess.run([*args, *extra], stdout=subprocess.DEVNULL, check=True,
+                                                                  cwd=ROOT), repeat)]
+    return {"n_jobs": jobs, "files": -(-len(sentences) // per_file), "tokens": n, **out}
+
+
 def peak_rss_mb(args: list[str]) -> float:
     """Peak resident memory (MB) of a command, run in a fresh child process."""
     probe = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL); "
@@ -249,6 +270,11 @@ def run(repeat: int = 3, quick: bool = False) -> dict:
         result["peak_rss_mb"] = rss
         result["latency_ms"] = call_latency_child(model, " ".join(test_c.words[:350].tolist()))
         result["serve"] = serve_and_load(DEFAULT_MODEL, seconds=5 if quick else 20)   # real entities to check
+        (Path(tmp) / "files").mkdir()
+        many = jobs_speed(model, test_c, Path(tmp) / "files", repeat)
+        result["predict_tokens_per_s"]["jobs"] = statistics.median(many["jobs"])
+        result["detail"][f"predict {many['files']} files, 1 process tokens/s"] = summary(many["one_process"])
+        result["detail"][f"predict {many['files']} files, --jobs {many['n_jobs']} tokens/s"] = summary(many["jobs"])
     result["profile"] = matmul_share(config, train_c, pretrained)
     result["vectorization"] = vectorization_lesson()
     return result

@@ -76,3 +76,9 @@ def test_table_shows_the_serve_figures():
     text = bench.table(result)
     assert "call latency one sentence ms" in text and "serve: requests/s" in text and "p50 / p95" in text
     assert "wrong answers 0" in text and "80 -> 82 MB" in text
+
+
+def test_jobs_figure_tags_many_files_with_one_process_and_with_a_pool(sample_run, tmp_path):
+    speeds = bench.jobs_speed(sample_run / "model.npz", read_conll(SAMPLE / "test.conll"), tmp_path, repeat=1, copies=1)
+    assert speeds["files"] == len(list(tmp_path.glob("*.txt"))) > 1
+    assert speeds["n_jobs"] >= 1 and min(speeds["one_process"]) > 0 and min(speeds["jobs"]) > 0
