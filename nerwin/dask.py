@@ -102,7 +102,7 @@ def tag_files(paths_or_glob, out_dir, model=None, client=None, fmt: str = "jsonl
     the summary of :func:`nerwin.parallel.summarize`: files, skipped, tokens, entities,
     seconds, and each file's."""
     _require()
-    from nerwin.predict import expand_inputs
+    from nerwin.segment import expand_inputs
 
     if isinstance(paths_or_glob, (str, Path)):
         paths_or_glob = [paths_or_glob]
