@@ -460,8 +460,11 @@ def experiment():
 @set_option
 @click.option("--min-steps", default=1500, show_default=True,
               help="Train small subsets for more epochs, up to this many updates.")
+@click.option("--scheduler", metavar="ADDRESS|local",
+              help="Train the models on a Dask cluster (needs nerwin[dask]): a scheduler address, "
+                   "or 'local' for worker processes on this machine.")
 @click.option("--quiet", "-q", is_flag=True, help="No line per trained model.")
-def experiment_finetune(data_dir, fractions, seeds, out, config_path, overrides, min_steps, quiet):
+def experiment_finetune(data_dir, fractions, seeds, out, config_path, overrides, min_steps, scheduler, quiet):
     """Frozen vs fine-tuned word vectors against training-set size (the TV/telly/television case)."""
     from nerwin.experiment import run
 
@@ -471,8 +474,14 @@ def experiment_finetune(data_dir, fractions, seeds, out, config_path, overrides,
         raise click.BadParameter(f"{fractions!r}: expected numbers separated by commas", param_hint="--fractions")
     if not all(0 < f <= 1 for f in values):
         raise click.BadParameter("fractions must lie in (0, 1]", param_hint="--fractions")
-    result = run(data_dir, values, seeds, out, config_path, overrides, min_steps,
-                 log=(lambda m: None) if quiet else (lambda m: click.echo(m, err=True)))
+    log = (lambda m: None) if quiet else (lambda m: click.echo(m, err=True))
+    if scheduler:
+        from nerwin.dask import connect
+
+        with connect(scheduler) as client:
+            result = run(data_dir, values, seeds, out, config_path, overrides, min_steps, log=log, client=client)
+    else:
+        result = run(data_dir, values, seeds, out, config_path, overrides, min_steps, log=log)
     summary = result["summary"]
     click.echo(summary.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
     click.echo(f"tables: {out / 'summary.md'}, {out / 'summary.csv'}, {out / 'results.csv'}, {out / 'drift.csv'}")

@@ -112,8 +112,12 @@ def markdown(frame: pd.DataFrame, floatfmt: str = "{:.2f}") -> str:
 
 
 def run(data_dir=None, fractions=(0.01, 0.05, 0.2, 1.0), seeds: int = 1, out="runs/finetune",
-        config_path=None, overrides=(), min_steps: int = 1500, quiet: bool = True, log=print) -> dict:
-    """Train and evaluate every (fraction, seed, mode); write the tables and the plot in ``out``."""
+        config_path=None, overrides=(), min_steps: int = 1500, quiet: bool = True, log=print,
+        client=None) -> dict:
+    """Train and evaluate every (fraction, seed, mode); write the tables and the plot in ``out``.
+
+    With a Dask ``client`` the models are trained as tasks on its cluster (the corpora sent to
+    each worker once), each the same model, bit for bit, as trained here."""
     folder = Path(data_dir) if data_dir else SAMPLE_DIR
     train_file = find_split(folder, ("eng.train", "train.conll"))
     dev_file = find_split(folder, ("eng.testa", "dev.conll"))
@@ -124,35 +128,41 @@ def run(data_dir=None, fractions=(0.01, 0.05, 0.2, 1.0), seeds: int = 1, out="ru
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
 
-    results, drifts = [], []
+    cells = []   # (fraction, seed, mode, epochs, config, run folder)
     for fraction in fractions:
         for seed in range(1, seeds + 1):
-            part = subset(full, fraction, seed)
-            batches = math.ceil(part.n_tokens / base["train"]["batch_size"])
+            batches = math.ceil(subset(full, fraction, seed).n_tokens / base["train"]["batch_size"])
             epochs = min(max(base["train"]["epochs"], math.ceil(min_steps / batches)), 400)
             for mode in MODES:
                 config = cfg.loads(cfg.dumps(base))
                 config["embeddings"]["finetune"] = mode
                 config["train"].update(seed=seed, epochs=epochs, eval_every=max(1, epochs // 10), patience=0)
-                name = f"f{fraction:g}-s{seed}-{mode}"
-                # a rerun of the experiment replaces its runs, as it replaces its tables
-                run_ = train(config, out / "runs" / name, quiet=quiet, overwrite=True, corpora=(part, dev))
-                tagger = run_.tagger
-                sliced = unseen_slice(part, dev, tagger, pretrained)
-                predicted = tagger.tag(dev)
-                results.append({
-                    "fraction": fraction, "seed": seed, "mode": mode, "train_sentences": len(part),
-                    "epochs": epochs, "dev_f1": evaluate(tagger, dev)["f1"],
-                    "unseen_tokens": int(sliced.sum()),
-                    "unseen_accuracy": 100.0 * float(np.mean(predicted[sliced] == dev.tags[sliced])) if sliced.any() else float("nan"),
-                })
-                log(f"{name}: dev F1 {results[-1]['dev_f1']:.2f}, unseen-word accuracy {results[-1]['unseen_accuracy']:.2f} "
-                    f"on {results[-1]['unseen_tokens']} tokens ({len(part)} sentences, {epochs} epochs)")
-                if mode == "all":
-                    d = drift(tagger, pretrained)
-                    d.insert(0, "fraction", fraction)
-                    d.insert(1, "seed", seed)
-                    drifts.append(d)
+                cells.append((fraction, seed, mode, epochs, cfg.dumps(config), str(out / "runs" / f"f{fraction:g}-s{seed}-{mode}")))
+    tasks = [(text, folder_, fraction, seed) for fraction, seed, _, _, text, folder_ in cells]
+    if client is None:
+        trained = (train_subset(text, folder_, fraction, seed, full, dev, quiet) for text, folder_, fraction, seed in tasks)
+    else:
+        full_, dev_ = client.scatter([full, dev], broadcast=True)
+        trained = client.gather(client.map(train_subset, *zip(*tasks), full=full_, dev=dev_, pure=False))
+
+    results, drifts = [], []
+    for (fraction, seed, mode, epochs, _, _), folder_ in zip(cells, trained):
+        part, tagger = subset(full, fraction, seed), Tagger.load(folder_)
+        sliced = unseen_slice(part, dev, tagger, pretrained)
+        predicted = tagger.tag(dev)
+        results.append({
+            "fraction": fraction, "seed": seed, "mode": mode, "train_sentences": len(part),
+            "epochs": epochs, "dev_f1": evaluate(tagger, dev)["f1"],
+            "unseen_tokens": int(sliced.sum()),
+            "unseen_accuracy": 100.0 * float(np.mean(predicted[sliced] == dev.tags[sliced])) if sliced.any() else float("nan"),
+        })
+        log(f"{Path(folder_).name}: dev F1 {results[-1]['dev_f1']:.2f}, unseen-word accuracy {results[-1]['unseen_accuracy']:.2f} "
+            f"on {results[-1]['unseen_tokens']} tokens ({len(part)} sentences, {epochs} epochs)")
+        if mode == "all":
+            d = drift(tagger, pretrained)
+            d.insert(0, "fraction", fraction)
+            d.insert(1, "seed", seed)
+            drifts.append(d)
 
     table = pd.DataFrame(results)
     summary = (table.groupby(["fraction", "mode"], sort=True)
@@ -168,6 +178,14 @@ def run(data_dir=None, fractions=(0.01, 0.05, 0.2, 1.0), seeds: int = 1, out="ru
                       + "\n## Drift of word vectors under fine-tuning\n\n" + markdown(drift_table, "{:.3f}"))
     plot = plot_summary(summary, out / "finetune.png")
     return {"table": table, "summary": summary, "drift": drift_table, "plot": plot, "out": out}
+
+
+def train_subset(config_text: str, out: str, fraction: float, seed: int, full: Corpus, dev: Corpus,
+                 quiet: bool = True) -> str:
+    """Train one cell of the experiment on its seeded subset of ``full``; its run folder."""
+    # a rerun of the experiment replaces its runs, as it replaces its tables
+    train(cfg.loads(config_text), out, quiet=quiet, overwrite=True, corpora=(subset(full, fraction, seed), dev))
+    return out
 
 
 def plot_summary(summary: pd.DataFrame, path: Path):

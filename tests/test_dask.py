@@ -113,6 +113,19 @@ def test_a_sweep_gives_the_models_of_serial_runs(client, tmp_path):
     assert runs[0]["best_f1"] == pytest.approx(train(cfg.load(None, sweep["seed1"]), tmp_path / "again", quiet=True).best_f1)
 
 
+def test_the_finetune_experiment_on_the_cluster_trains_the_serial_models(client, tmp_path):
+    from nerwin.experiment import MODES, run
+
+    args = dict(fractions=(0.5,), seeds=1, overrides=["model.hidden=[20]", "train.epochs=2"], min_steps=10, log=lambda m: None)
+    serial = run(out=tmp_path / "serial", **args)
+    spread = run(out=tmp_path / "dask", client=client, **args)
+    pd_equal = serial["table"].equals(spread["table"])
+    assert pd_equal, (serial["table"], spread["table"])
+    for mode in MODES:
+        name = f"runs/f0.5-s1-{mode}/model.npz"
+        assert (tmp_path / "serial" / name).read_bytes() == (tmp_path / "dask" / name).read_bytes()
+
+
 def test_a_worker_killed_mid_run_loses_nothing(client, sample_run, tmp_path):
     """Kill one worker's process while tag_files runs: Dask reruns its task; the parts are
     complete, none partial or twice, the same bytes as one process. (Runs last: it kills.)"""
