@@ -304,8 +304,7 @@ def predict(model, text, inputs, fmt, scheme, output, batch_size, jobs, output_d
         return
     with _progress_bar(total, not show) as bar, open_output(output, sys.stdout.buffer) as out:
         if jobs > 1:
-            parallel.tag_to_stream([("file", str(p)) for p in paths], [str(p) for p in paths], out, model,
-                                   jobs, fmt, scheme, batch_size, bar.update)
+            parallel.tag_to_stream(paths, out, model, jobs, fmt, scheme, batch_size, bar.update)
             return
         tagger = parallel.load_model(model)
         documents = [text_chunks(t) for t in text] + [_read_text(p, bar.update) for p in paths]

@@ -92,9 +92,10 @@ def _client(client):
 
 
 def tag_files(paths_or_glob, out_dir, model=None, client=None, fmt: str = "jsonl", scheme: str = "iob2",
-              batch_size: int = 2000, files_per_task: int = 1) -> dict:
-    """Tag files into ``out_dir``, one output per input (:func:`nerwin.parallel.output_paths`),
-    ``files_per_task`` files per Dask task; inputs whose output exists are skipped.
+              batch_size: int = 2000) -> dict:
+    """Tag files into ``out_dir``, one output per input (:func:`nerwin.parallel.output_paths`);
+    inputs whose output exists are skipped. A task tags a run of consecutive files, about
+    :func:`nerwin.parallel.group_bytes` of text, their sentences batched together.
 
     ``paths_or_glob`` is a path, a glob pattern (``"docs/**/*.txt"``) or a list of them. Each
     output holds the document index and source the file has in the whole run, so the outputs
@@ -110,17 +111,16 @@ def tag_files(paths_or_glob, out_dir, model=None, client=None, fmt: str = "jsonl
     outputs = parallel.output_paths(inputs, Path(out_dir), fmt)
     path = parallel.model_path(model)
     parallel.remove_leftovers(outputs)
-    tasks = [(str(p), str(o), path, fmt, scheme, batch_size, k, str(p)) for k, (p, o) in enumerate(zip(inputs, outputs))]
-    groups = [tasks[i:i + files_per_task] for i in range(0, len(tasks), files_per_task)]
+    files = [(str(p), str(o), k, str(p)) for k, (p, o) in enumerate(zip(inputs, outputs))]
+    sizes = [p.stat().st_size for p in inputs]
     start = time.perf_counter()
     with _client(client) as c:
-        parts = [s for group in c.gather(c.map(_tag_group, groups)) for s in group]
+        workers = max(1, len(c.scheduler_info()["workers"]))
+        runs = [[files[k] for k in part] for part in parallel.groups(sizes, parallel.group_bytes(sum(sizes), workers))]
+        futures = c.map(parallel.tag_files, runs, model=path, fmt=fmt, scheme=scheme, batch_size=batch_size)
+        parts = [s for summaries in c.gather(futures) for s in summaries]
     parallel.remove_leftovers(outputs)    # those of workers killed mid-file
     return parallel.summarize(parts, time.perf_counter() - start)
-
-
-def _tag_group(tasks: list[tuple]) -> list[dict]:
-    return [parallel.tag_file(*task) for task in tasks]
 
 
 # ---------------------------------------------------------------- collections

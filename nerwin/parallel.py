@@ -70,7 +70,7 @@ def _glob_escape(name: str) -> str:
     return "".join(f"[{c}]" if c in "*?[" else c for c in name)
 
 
-# ---------------------------------------------------------------- one file
+# ---------------------------------------------------------------- files
 
 
 def tag_file(in_path, out_path, model=None, fmt: str = "jsonl", scheme: str = "iob2",
@@ -79,37 +79,56 @@ def tag_file(in_path, out_path, model=None, fmt: str = "jsonl", scheme: str = "i
 
     ``doc`` and ``source`` are the file's index and name in the whole run (default 0 and
     ``in_path``). Returns a summary: source, output, tokens, entities, seconds, skipped."""
-    start = time.perf_counter()
-    out_path, source = Path(out_path), str(in_path) if source is None else source
-    summary = {"source": source, "output": str(out_path), "tokens": 0, "entities": 0, "skipped": True}
-    if not out_path.exists():
+    return tag_files([(in_path, out_path, doc, source)], model, fmt, scheme, batch_size)[0]
+
+
+def tag_files(files: list[tuple], model=None, fmt: str = "jsonl", scheme: str = "iob2",
+              batch_size: int = 2000) -> list[dict]:
+    """:func:`tag_file` for each ``(in_path, out_path, doc, source)``, the sentences of
+    consecutive files going through the network together (small files cost a network call
+    each otherwise). Returns each file's summary."""
+    summaries = [{"source": str(i) if s is None else s, "output": str(o), "tokens": 0, "entities": 0,
+                  "skipped": Path(o).exists(), "seconds": 0.0} for i, o, _, s in files]
+    todo = [(f, summary) for f, summary in zip(files, summaries) if not summary["skipped"]]
+    if todo:
         tagger = load_model(model)
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_file(out_path) as f:
-            writer = WRITERS[fmt](Output(f, str(out_path)), tagger.labels.types, {doc: source})
-            writer.write(_counted(tag_segments(tagger, segments(file_chunks(Path(in_path)), doc), scheme, batch_size),
-                                  summary))
-        summary["skipped"] = False
-    return {**summary, "seconds": time.perf_counter() - start}
+        docs = (seg for (i, _, doc, _), _ in todo for seg in segments(file_chunks(Path(i)), doc))
+        tagged = tag_segments(tagger, docs, scheme, batch_size)
+        for (_, out_path, doc, _), summary in todo:
+            start = time.perf_counter()
+            Path(out_path).parent.mkdir(parents=True, exist_ok=True)
+            with atomic_file(out_path) as f:
+                writer = WRITERS[fmt](Output(f, str(out_path)), tagger.labels.types, {doc: summary["source"]})
+                writer.begin()
+                for seg in _document(tagged, summary):
+                    writer.segment(seg)
+                writer.end()
+            summary["seconds"] = time.perf_counter() - start
+    return summaries
 
 
-def tag_part(document: tuple[str, str], model=None, fmt: str = "jsonl", scheme: str = "iob2",
-             batch_size: int = 2000, doc: int = 0, source: str | None = None) -> tuple[str, dict]:
-    """The output of one document of a run, without the format's head and tail (the HTML page
-    around the documents): what the run writes for it in its place. ``document`` is
-    ``("file", path)`` or ``("text", text)``. Returns the text and a summary."""
-    start = time.perf_counter()
+def tag_text(files: list[tuple], model=None, fmt: str = "jsonl", scheme: str = "iob2",
+             batch_size: int = 2000) -> tuple[str, dict]:
+    """What a run writes for ``(in_path, doc, source)`` files in its place: their output
+    without the format's head and tail (the HTML page around the documents), and a summary."""
     tagger = load_model(model)
-    kind, value = document
-    chunks = file_chunks(Path(value)) if kind == "file" else text_chunks(value)
     buffer = io.BytesIO()
-    writer = WRITERS[fmt](Output(buffer, "memory"), tagger.labels.types, {doc: source})
-    summary = {"source": source, "tokens": 0, "entities": 0}
+    writer = WRITERS[fmt](Output(buffer, "memory"), tagger.labels.types, {doc: s for _, doc, s in files})
     writer.begin()
     head = buffer.tell()
-    for seg in _counted(tag_segments(tagger, segments(chunks, doc), scheme, batch_size), summary):
+    summary = {"tokens": 0, "entities": 0}
+    docs = (seg for i, doc, _ in files for seg in segments(file_chunks(Path(i)), doc))
+    for seg in _counted(tag_segments(tagger, docs, scheme, batch_size), summary):
         writer.segment(seg)
-    return buffer.getvalue()[head:].decode("utf-8"), {**summary, "seconds": time.perf_counter() - start}
+    return buffer.getvalue()[head:].decode("utf-8"), summary
+
+
+def _document(segs: Iterator, summary: dict) -> Iterator:
+    """The next document's segments from ``segs``, counted into ``summary``."""
+    for seg in _counted(segs, summary):
+        yield seg
+        if seg.last:
+            return
 
 
 def _counted(segs, summary: dict):
@@ -119,6 +138,25 @@ def _counted(segs, summary: dict):
             summary["tokens"] += len(s.tokens)
             summary["entities"] += len(s.entities)
         yield seg
+
+
+def groups(sizes: list[int], target: int) -> list[range]:
+    """Consecutive items in groups of about ``target`` bytes (at least one item each)."""
+    out, start, total = [], 0, 0
+    for k, size in enumerate(sizes):
+        total += size
+        if total >= target:
+            out.append(range(start, k + 1))
+            start, total = k + 1, 0
+    if start < len(sizes):
+        out.append(range(start, len(sizes)))
+    return out
+
+
+def group_bytes(total: int, workers: int) -> int:
+    """Bytes of text per task: enough that the network sees big batches, small enough that
+    every worker gets a few tasks (between 64 kB and 1 MB)."""
+    return max(1 << 16, min(1 << 20, total // (4 * workers)))
 
 
 # ---------------------------------------------------------------- the pool
@@ -163,25 +201,27 @@ def _in_order(pool, fn, tasks: Iterable[tuple], window: int) -> Iterator:
         yield pending.popleft().result()
 
 
-def tag_to_stream(documents: list[tuple[str, str]], sources: list[str | None], out: Output, model, jobs: int,
-                  fmt: str = "text", scheme: str = "iob2", batch_size: int = 2000,
-                  progress: Callable[[int], object] | None = None) -> dict:
-    """Tag documents (``("file", path)`` or ``("text", text)``) on ``jobs`` processes into one
-    output, in order: the same bytes one process writes. Returns a summary of the run."""
+def tag_to_stream(paths: list[Path], out: Output, model, jobs: int, fmt: str = "text", scheme: str = "iob2",
+                  batch_size: int = 2000, progress: Callable[[int], object] | None = None) -> dict:
+    """Tag files on ``jobs`` processes into one output, in order: what one process writes for
+    them. Returns a summary of the run (files, tokens, entities, seconds)."""
     model = model_path(model)
     types = load_model(model).labels.types   # a bad model fails here, before any worker starts
-    totals = {"files": len(documents), "tokens": 0, "entities": 0}
+    sizes = [os.path.getsize(p) for p in paths]
+    files = [(str(p), k, str(p)) for k, p in enumerate(paths)]
+    totals = {"files": len(paths), "tokens": 0, "entities": 0}
     start = time.perf_counter()
     with process_pool(jobs, model) as pool:
-        writer = WRITERS[fmt](out, types, sources)
+        writer = WRITERS[fmt](out, types, [str(p) for p in paths])
         writer.begin()
-        tasks = ((d, model, fmt, scheme, batch_size, k, sources[k]) for k, d in enumerate(documents))
-        for (kind, value), (text, summary) in zip(documents, _in_order(pool, tag_part, tasks, 2 * jobs)):
+        parts = groups(sizes, group_bytes(sum(sizes), jobs))
+        tasks = (([files[k] for k in part], model, fmt, scheme, batch_size) for part in parts)
+        for part, (text, summary) in zip(parts, _in_order(pool, tag_text, tasks, 2 * jobs)):
             out.write(text)
             totals["tokens"] += summary["tokens"]
             totals["entities"] += summary["entities"]
-            if progress and kind == "file":
-                progress(os.path.getsize(value))
+            if progress:
+                progress(sum(sizes[k] for k in part))
         writer.end()
     return {**totals, "seconds": time.perf_counter() - start}
 
@@ -196,17 +236,20 @@ def tag_to_folder(inputs: list[Path], out_dir: Path, model, jobs: int, fmt: str 
     outputs = output_paths(inputs, out_dir, fmt)
     remove_leftovers(outputs)
     start = time.perf_counter()
-    tasks = [(p, o, model, fmt, scheme, batch_size, k, str(p)) for k, (p, o) in enumerate(zip(inputs, outputs))]
-    todo = [t for t in tasks if not t[1].exists()]
+    files = [(str(p), o, k, str(p)) for k, (p, o) in enumerate(zip(inputs, outputs))]
+    todo = [f for f in files if not f[1].exists()]
+    sizes = [os.path.getsize(f[0]) for f in todo]
+    parts = groups(sizes, group_bytes(sum(sizes), jobs))
+    tasks = [([todo[k] for k in part], model, fmt, scheme, batch_size) for part in parts]
     done = {}
-    with (process_pool(min(jobs, len(todo)), model) if jobs > 1 and todo else _no_pool()) as pool:
-        results = _in_order(pool, tag_file, todo, 2 * jobs) if pool else (tag_file(*t) for t in todo)
-        for task, summary in zip(todo, results):
-            done[task[6]] = summary
+    with (process_pool(min(jobs, len(tasks)), model) if jobs > 1 and tasks else _no_pool()) as pool:
+        results = _in_order(pool, tag_files, tasks, 2 * jobs) if pool else (tag_files(*t) for t in tasks)
+        for part, summaries in zip(parts, results):
+            done.update((todo[k][2], s) for k, s in zip(part, summaries))
             if progress:
-                progress(os.path.getsize(task[0]))
+                progress(sum(sizes[k] for k in part))
     remove_leftovers(outputs)
-    parts = [done.get(t[6]) or tag_file(*t) for t in tasks]   # skipped: their summary only
+    parts = [done.get(f[2]) or tag_file(*f[:2], model, fmt, doc=f[2], source=f[3]) for f in files]   # skipped: a summary
     return summarize(parts, time.perf_counter() - start)
 
 

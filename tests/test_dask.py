@@ -50,7 +50,8 @@ def test_workers_have_one_blas_thread_and_no_trim_threshold(client):
     assert all(w["nthreads"] == 1 for w in client.scheduler_info()["workers"].values())
 
 
-def test_parts_equal_the_cli_bytes_both_workers_tag_and_load_once(client, corpus, sample_run, tmp_path):
+def test_parts_equal_the_cli_bytes_both_workers_tag_and_load_once(client, corpus, sample_run, tmp_path, monkeypatch):
+    monkeypatch.setattr(parallel, "group_bytes", lambda total, workers: 1000)   # a few files a task
     expected = cli_bytes("predict", "--model", sample_run, "--format", "jsonl", "--input", corpus[0].parent / "**" / "*.txt")
     with get_task_stream(client) as stream:
         summary = nd.tag_files(str(corpus[0].parent / "**" / "*.txt"), tmp_path, sample_run, client)
@@ -129,7 +130,7 @@ def test_the_finetune_experiment_on_the_cluster_trains_the_serial_models(client,
 def test_a_worker_killed_mid_run_loses_nothing(client, sample_run, tmp_path):
     """Kill one worker's process while tag_files runs: Dask reruns its task; the parts are
     complete, none partial or twice, the same bytes as one process. (Runs last: it kills.)"""
-    corpus = write_corpus(tmp_path / "in", 30, per_file=40, repeat=4)
+    corpus = write_corpus(tmp_path / "in", 40, per_file=200)   # ~0.5 MB, a few tasks a worker
     out = tmp_path / "out"
     expected = cli_bytes("predict", "--model", sample_run, "--format", "jsonl", "--input", tmp_path / "in" / "**" / "*.txt")
     pids = client.run(os.getpid)

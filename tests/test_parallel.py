@@ -38,10 +38,10 @@ def sample_sentences() -> list[str]:
     return sentences + ([" ".join(words)] if words else [])
 
 
-def write_corpus(folder: Path, n_files: int, per_file: int = 6, repeat: int = 1) -> list[Path]:
-    """``n_files`` text files of ``per_file`` sample sentences (the sample cycled ``repeat`` times
-    over), half of them in a subfolder, one with a byte that is not UTF-8."""
-    sentences = sample_sentences() * repeat
+def write_corpus(folder: Path, n_files: int, per_file: int = 6) -> list[Path]:
+    """``n_files`` text files of ``per_file`` sample sentences (taken round and round), half
+    of them in a subfolder, one with a byte that is not UTF-8."""
+    sentences = sample_sentences()
     paths = []
     for k in range(n_files):
         path = folder / ("sub" if k % 2 else "") / f"doc{k:03d}.txt"
@@ -64,19 +64,24 @@ def corpus(tmp_path_factory):
     return write_corpus(tmp_path_factory.mktemp("corpus"), 10)
 
 
-@pytest.mark.parametrize("fmt", ["jsonl", "html", "text"])
-def test_two_processes_write_the_bytes_of_one(sample_run, corpus, fmt):
-    texts = ["Angela Merkel met Emmanuel Macron in Paris.", "no entities here"]
-    expected = cli_bytes("predict", "--model", sample_run, "--format", fmt, *texts, *sum((["--input", p] for p in corpus), []))
-    documents = [("text", t) for t in texts] + [("file", str(p)) for p in corpus]
-    sources = [None, None] + [str(p) for p in corpus]
+@pytest.mark.parametrize("fmt", ["jsonl", "html", "text", "conll"])
+def test_two_processes_write_the_bytes_of_one(sample_run, corpus, fmt, monkeypatch):
+    monkeypatch.setattr(parallel, "group_bytes", lambda total, workers: 1000)   # a few files a task
+    expected = cli_bytes("predict", "--model", sample_run, "--format", fmt, *sum((["--input", p] for p in corpus), []))
     buffer = io.BytesIO()
-    summary = parallel.tag_to_stream(documents, sources, Output(buffer, "memory"), sample_run, 2, fmt)
+    summary = parallel.tag_to_stream(corpus, Output(buffer, "memory"), sample_run, 2, fmt)
     assert buffer.getvalue() == expected
-    assert summary["files"] == len(documents) and summary["tokens"] > 0 and summary["entities"] > 0
+    assert summary["files"] == len(corpus) and summary["tokens"] > 0 and summary["entities"] > 0
 
 
-def test_one_output_per_input_skipped_once_complete(sample_run, corpus, tmp_path):
+def test_files_go_in_groups_of_consecutive_files():
+    assert parallel.groups([5, 5, 5, 20, 1, 1], 10) == [range(0, 2), range(2, 4), range(4, 6)]
+    assert parallel.groups([], 10) == [] and parallel.groups([50], 10) == [range(0, 1)]
+    assert parallel.group_bytes(10 << 20, 2) == 1 << 20 and parallel.group_bytes(1000, 2) == 1 << 16
+
+
+def test_one_output_per_input_skipped_once_complete(sample_run, corpus, tmp_path, monkeypatch):
+    monkeypatch.setattr(parallel, "group_bytes", lambda total, workers: 1000)   # a few files a task
     out = tmp_path / "out"
     expected = cli_bytes("predict", "--model", sample_run, "--format", "jsonl", "--input", corpus[0].parent / "**" / "*.txt")
     first = parallel.tag_to_folder(corpus, out, sample_run, 2, "jsonl")
@@ -142,7 +147,7 @@ def test_a_called_predictor_pickles_small_and_tags_the_same(sample_run):
 def test_a_killed_jobs_run_resumes_to_the_same_output(sample_run, tmp_path):
     """Kill the whole process group of ``nerwin predict --jobs 2 --output-dir`` mid-run, run it
     again: the outputs are complete and the same bytes as one process writes."""
-    corpus = write_corpus(tmp_path / "in", 40, per_file=40, repeat=4)
+    corpus = write_corpus(tmp_path / "in", 40, per_file=200)   # ~0.5 MB, a few tasks a worker
     out = tmp_path / "out"
     args = [sys.executable, "-m", "nerwin", "predict", "--model", str(sample_run), "--format", "jsonl",
             "--jobs", "2", "--output-dir", str(out), "--input", str(tmp_path / "in" / "**" / "*.txt"), "--quiet"]
