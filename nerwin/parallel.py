@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from nerwin.errors import DataError
+from nerwin.errors import DataError, NerwinError
 from nerwin.files import atomic_file
 from nerwin.predict import tag_segments
 from nerwin.segment import file_chunks, segments, text_chunks
@@ -192,13 +192,19 @@ def process_pool(jobs: int, model=None):
 def _in_order(pool, fn, tasks: Iterable[tuple], window: int) -> Iterator:
     """``fn(*task)`` for each task on the pool, results in task order, at most ``window`` tasks
     submitted ahead of the one being waited for (so memory stays bounded)."""
+    from concurrent.futures.process import BrokenProcessPool
+
     pending: deque = deque()
-    for task in tasks:
-        pending.append(pool.submit(fn, *task))
-        if len(pending) >= window:
+    try:
+        for task in tasks:
+            pending.append(pool.submit(fn, *task))
+            if len(pending) >= window:
+                yield pending.popleft().result()
+        while pending:
             yield pending.popleft().result()
-    while pending:
-        yield pending.popleft().result()
+    except BrokenProcessPool:
+        raise NerwinError("a worker process died (out of memory? killed?); nothing half-written is left: "
+                          "with --output-dir, run again to tag what is missing") from None
 
 
 def tag_to_stream(paths: list[Path], out: Output, model, jobs: int, fmt: str = "text", scheme: str = "iob2",

@@ -115,6 +115,14 @@ def test_workers_have_one_blas_thread_and_load_the_model_once(sample_run):
     assert {k: os.environ.get(k) for k in parallel.ONE_THREAD} == before   # this process's settings are back
 
 
+def test_a_worker_that_dies_is_one_clear_error(sample_run, corpus):
+    from nerwin.errors import NerwinError
+
+    with pytest.raises(NerwinError, match="a worker process died"):
+        with parallel.process_pool(2, parallel.model_path(sample_run)) as pool:
+            list(parallel._in_order(pool, os._exit, [(1,), (1,)], 2))
+
+
 def _worker_state():
     time.sleep(0.05)
     return os.getpid(), {k: os.environ.get(k) for k in parallel.ONE_THREAD}, shared_loads()
