@@ -22,13 +22,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
+from nerwin import tagger as _tagger
 from nerwin.errors import DataError, NerwinError
 from nerwin.files import atomic_file
 from nerwin.predict import tag_segments
-from nerwin.segment import file_chunks, segments, text_chunks
-from nerwin.writers import WRITERS, Output
-from nerwin import tagger as _tagger
+from nerwin.segment import file_chunks, segments
 from nerwin.tagger import Tagger, load_shared, resolve_model_path
+from nerwin.writers import WRITERS, Output
 
 SUFFIXES = {"text": ".txt", "jsonl": ".jsonl", "conll": ".conll", "html": ".html"}
 # one BLAS thread per worker process: N processes on N cores, not N × N threads fighting
