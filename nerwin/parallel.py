@@ -24,7 +24,7 @@ from typing import Callable, Iterable, Iterator
 
 from nerwin import tagger as _tagger
 from nerwin.errors import DataError, NerwinError
-from nerwin.files import atomic_file
+from nerwin.files import atomic_files
 from nerwin.predict import tag_segments
 from nerwin.segment import file_chunks, segments
 from nerwin.tagger import Tagger, load_shared, resolve_model_path
@@ -94,16 +94,17 @@ def tag_files(files: list[tuple], model=None, fmt: str = "jsonl", scheme: str = 
         tagger = load_model(model)
         docs = (seg for (i, _, doc, _), _ in todo for seg in segments(file_chunks(Path(i)), doc))
         tagged = tag_segments(tagger, docs, scheme, batch_size)
-        for (_, out_path, doc, _), summary in todo:
-            start = time.perf_counter()
-            Path(out_path).parent.mkdir(parents=True, exist_ok=True)
-            with atomic_file(out_path) as f:
-                writer = WRITERS[fmt](Output(f, str(out_path)), tagger.labels.types, {doc: summary["source"]})
-                writer.begin()
-                for seg in _document(tagged, summary):
-                    writer.segment(seg)
-                writer.end()
-            summary["seconds"] = time.perf_counter() - start
+        with atomic_files() as stage:   # the outputs take their places together, once all are written
+            for (_, out_path, doc, _), summary in todo:
+                start = time.perf_counter()
+                Path(out_path).parent.mkdir(parents=True, exist_ok=True)
+                with stage(out_path) as f:
+                    writer = WRITERS[fmt](Output(f, str(out_path)), tagger.labels.types, {doc: summary["source"]})
+                    writer.begin()
+                    for seg in _document(tagged, summary):
+                        writer.segment(seg)
+                    writer.end()
+                summary["seconds"] = time.perf_counter() - start
     return summaries
 
 

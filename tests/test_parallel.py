@@ -182,3 +182,20 @@ def test_dask_missing_is_a_clear_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)
     with pytest.raises(NerwinError, match=r"pip install 'nerwin\[dask\]'"):
         nd.local_cluster()
+
+
+def test_staged_files_take_their_places_together_or_not_at_all(tmp_path):
+    from nerwin.files import atomic_files
+
+    with atomic_files() as stage:
+        for name in "ab":
+            with stage(tmp_path / name) as f:
+                f.write(name.encode() * 3)
+        assert [p.name for p in tmp_path.iterdir() if not p.name.startswith(".")] == []   # not yet
+    assert (tmp_path / "a").read_bytes() == b"aaa" and (tmp_path / "b").read_bytes() == b"bbb"
+    with pytest.raises(RuntimeError):
+        with atomic_files() as stage:
+            with stage(tmp_path / "c") as f:
+                f.write(b"ccc")
+            raise RuntimeError("the next file failed")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b"]
