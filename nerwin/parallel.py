@@ -59,15 +59,17 @@ def output_paths(inputs: list[Path], out_dir: Path, fmt: str) -> list[Path]:
 
 
 def remove_leftovers(outputs: Iterable[Path]) -> None:
-    """Remove the temporary files a killed writer of these outputs left beside them."""
+    """Remove the temporary files (``.NAME.XXXXXXXX.tmp``) a killed writer of these outputs left
+    beside them; each folder is listed once."""
+    by_folder: dict[Path, set[str]] = {}
     for out in outputs:
-        if out.parent.is_dir():
-            for tmp in out.parent.glob(f".{_glob_escape(out.name)}.*.tmp"):
-                tmp.unlink(missing_ok=True)
-
-
-def _glob_escape(name: str) -> str:
-    return "".join(f"[{c}]" if c in "*?[" else c for c in name)
+        by_folder.setdefault(out.parent, set()).add(out.name)
+    for folder, names in by_folder.items():
+        if folder.is_dir():
+            for entry in os.scandir(folder):
+                name = entry.name
+                if name.startswith(".") and name.endswith(".tmp") and name[1:-4].rpartition(".")[0] in names:
+                    Path(entry.path).unlink(missing_ok=True)
 
 
 # ---------------------------------------------------------------- files
