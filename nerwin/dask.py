@@ -117,7 +117,7 @@ def tag_files(paths_or_glob, out_dir, model=None, client=None, fmt: str = "jsonl
     with _client(client) as c:
         workers = max(1, len(c.scheduler_info()["workers"]))
         runs = [[files[k] for k in part] for part in parallel.groups(sizes, parallel.group_bytes(sum(sizes), workers))]
-        futures = c.map(parallel.tag_files, runs, model=path, fmt=fmt, scheme=scheme, batch_size=batch_size)
+        futures = c.map(parallel.tag_many, runs, model=path, fmt=fmt, scheme=scheme, batch_size=batch_size)
         parts = [s for summaries in c.gather(futures) for s in summaries]
     parallel.remove_leftovers(outputs)    # those of workers killed mid-file
     return parallel.summarize(parts, time.perf_counter() - start)

@@ -81,10 +81,10 @@ def tag_file(in_path, out_path, model=None, fmt: str = "jsonl", scheme: str = "i
 
     ``doc`` and ``source`` are the file's index and name in the whole run (default 0 and
     ``in_path``). Returns a summary: source, output, tokens, entities, seconds, skipped."""
-    return tag_files([(in_path, out_path, doc, source)], model, fmt, scheme, batch_size)[0]
+    return tag_many([(in_path, out_path, doc, source)], model, fmt, scheme, batch_size)[0]
 
 
-def tag_files(files: list[tuple], model=None, fmt: str = "jsonl", scheme: str = "iob2",
+def tag_many(files: list[tuple], model=None, fmt: str = "jsonl", scheme: str = "iob2",
               batch_size: int = 2000) -> list[dict]:
     """:func:`tag_file` for each ``(in_path, out_path, doc, source)``, the sentences of
     consecutive files going through the network together (small files cost a network call
@@ -252,7 +252,7 @@ def tag_to_folder(inputs: list[Path], out_dir: Path, model, jobs: int, fmt: str 
     tasks = [([todo[k] for k in part], model, fmt, scheme, batch_size) for part in parts]
     done = {}
     with (process_pool(min(jobs, len(tasks)), model) if jobs > 1 and tasks else _no_pool()) as pool:
-        results = _in_order(pool, tag_files, tasks, 2 * jobs) if pool else (tag_files(*t) for t in tasks)
+        results = _in_order(pool, tag_many, tasks, 2 * jobs) if pool else (tag_many(*t) for t in tasks)
         for part, summaries in zip(parts, results):
             done.update((todo[k][2], s) for k, s in zip(part, summaries))
             if progress:
