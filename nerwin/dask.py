@@ -21,6 +21,7 @@ from pathlib import Path
 
 from nerwin import parallel
 from nerwin.errors import NerwinError
+from nerwin.files import remove_stale_temporaries
 
 # the worker settings of a cluster nerwin starts: no trim threshold, one BLAS thread
 WORKER_CONFIG = {
@@ -110,7 +111,7 @@ def tag_files(paths_or_glob, out_dir, model=None, client=None, fmt: str = "jsonl
     inputs = [p for p in expand_inputs(map(Path, paths_or_glob)) if str(p) != "-"]
     outputs = parallel.output_paths(inputs, Path(out_dir), fmt)
     path = parallel.model_path(model)
-    parallel.remove_leftovers(outputs)
+    remove_stale_temporaries(outputs)
     files = [(str(p), str(o), k, str(p)) for k, (p, o) in enumerate(zip(inputs, outputs))]
     sizes = [p.stat().st_size for p in inputs]
     start = time.perf_counter()
@@ -119,7 +120,7 @@ def tag_files(paths_or_glob, out_dir, model=None, client=None, fmt: str = "jsonl
         runs = [[files[k] for k in part] for part in parallel.groups(sizes, parallel.group_bytes(sum(sizes), workers))]
         futures = c.map(parallel.tag_many, runs, model=path, fmt=fmt, scheme=scheme, batch_size=batch_size)
         parts = [s for summaries in c.gather(futures) for s in summaries]
-    parallel.remove_leftovers(outputs)    # those of workers killed mid-file
+    remove_stale_temporaries(outputs)    # those of workers killed mid-file
     return parallel.summarize(parts, time.perf_counter() - start)
 
 

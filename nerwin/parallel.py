@@ -8,8 +8,8 @@ put together in input order, are byte for byte what one process writes.
 
 With an output folder, each input gets one output file, written atomically (a temporary file
 renamed into place when complete), so **an output file that exists is complete**: a rerun skips
-it, and a killed job resumes where it stopped. Leftover temporary files of killed workers are
-removed when a run starts and when it ends.
+it, and a killed job resumes where it stopped. Temporary files of killed writers (their process
+gone) are removed when a run starts and when it ends.
 """
 
 from __future__ import annotations
@@ -22,12 +22,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from nerwin import tagger as _tagger
-from nerwin.errors import DataError, NerwinError
-from nerwin.files import atomic_files
+from nerwin.errors import NerwinError
+from nerwin.files import atomic_files, remove_stale_temporaries
 from nerwin.predict import tag_segments
 from nerwin.segment import file_chunks, segments
-from nerwin.tagger import Tagger, load_shared, resolve_model_path
+from nerwin.tagger import DEFAULT_MODEL, Tagger, load_shared, model_key
 from nerwin.writers import WRITERS, Output
 
 SUFFIXES = {"text": ".txt", "jsonl": ".jsonl", "conll": ".conll", "html": ".html"}
@@ -36,13 +35,9 @@ ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THRE
 
 
 def model_path(model=None) -> str:
-    """The absolute path of a model file or run folder's model (default: the shipped model):
-    what a worker is given to load it."""
-    if model is None:
-        model = _tagger.SHIPPED_MODEL
-        if not model.is_file():
-            raise DataError(f"no --model given and no shipped model at {model} (build it with 'make model')")
-    return str(resolve_model_path(model).resolve())
+    """What a worker is given to load a model: a shipped model's name (default ``en``) as it
+    is, else the absolute path of the model file (of a run folder's model)."""
+    return model_key(DEFAULT_MODEL if model is None else model)
 
 
 def load_model(model=None) -> Tagger:
@@ -56,20 +51,6 @@ def output_paths(inputs: list[Path], out_dir: Path, fmt: str) -> list[Path]:
     parents = [os.path.abspath(p.parent) for p in inputs]
     root = os.path.commonpath(parents) if parents else ""
     return [Path(out_dir) / (os.path.relpath(os.path.abspath(p), root) + SUFFIXES[fmt]) for p in inputs]
-
-
-def remove_leftovers(outputs: Iterable[Path]) -> None:
-    """Remove the temporary files (``.NAME.XXXXXXXX.tmp``) a killed writer of these outputs left
-    beside them; each folder is listed once."""
-    by_folder: dict[Path, set[str]] = {}
-    for out in outputs:
-        by_folder.setdefault(out.parent, set()).add(out.name)
-    for folder, names in by_folder.items():
-        if folder.is_dir():
-            for entry in os.scandir(folder):
-                name = entry.name
-                if name.startswith(".") and name.endswith(".tmp") and name[1:-4].rpartition(".")[0] in names:
-                    Path(entry.path).unlink(missing_ok=True)
 
 
 # ---------------------------------------------------------------- files
@@ -243,7 +224,7 @@ def tag_to_folder(inputs: list[Path], out_dir: Path, model, jobs: int, fmt: str 
     model = model_path(model)
     load_model(model)   # a bad model fails here, before any worker starts
     outputs = output_paths(inputs, out_dir, fmt)
-    remove_leftovers(outputs)
+    remove_stale_temporaries(outputs)
     start = time.perf_counter()
     files = [(str(p), o, k, str(p)) for k, (p, o) in enumerate(zip(inputs, outputs))]
     todo = [f for f in files if not f[1].exists()]
@@ -257,7 +238,7 @@ def tag_to_folder(inputs: list[Path], out_dir: Path, model, jobs: int, fmt: str 
             done.update((todo[k][2], s) for k, s in zip(part, summaries))
             if progress:
                 progress(sum(sizes[k] for k in part))
-    remove_leftovers(outputs)
+    remove_stale_temporaries(outputs)
     parts = [done.get(f[2]) or tag_file(*f[:2], model, fmt, doc=f[2], source=f[3]) for f in files]   # skipped: a summary
     return summarize(parts, time.perf_counter() - start)
 

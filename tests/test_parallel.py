@@ -93,7 +93,8 @@ def test_one_output_per_input_skipped_once_complete(sample_run, corpus, tmp_path
     # a complete output is never redone; a killed writer's temporary file is cleared away
     stamps = {p: p.stat().st_mtime_ns for p in outputs}
     outputs[2].unlink()
-    (outputs[2].parent / f".{outputs[2].name}.abc123.tmp").write_text("half a line")
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    (outputs[2].parent / f".{outputs[2].name}.{int(gone.stdout)}.abcd1234.tmp").write_text("half a line")
     again = parallel.tag_to_folder(corpus, out, sample_run, 1, "jsonl")
     assert again["skipped"] == len(corpus) - 1 and again["parts"][2]["skipped"] is False
     assert all(stamps[p] == p.stat().st_mtime_ns for p in outputs if p != outputs[2])
