@@ -146,11 +146,11 @@ def test_a_called_predictor_pickles_small_and_tags_the_same(sample_run):
     copy = pickle.loads(data)
     assert copy(text) == found and copy.tagger is pickle.loads(data).tagger   # loaded once per process
     unnamed = Predictor(predictor.tagger)                   # no file behind it: its model's bytes
-    assert len(pickle.dumps(unnamed)) < len(predictor.tagger.to_bytes()) + 1_000
+    assert len(pickle.dumps(unnamed)) < len(predictor.tagger.file_bytes()) + 1_000
     assert pickle.loads(pickle.dumps(unnamed))(text) == found
     tagger = pickle.loads(pickle.dumps(predictor.tagger))
-    assert tagger.to_bytes() == predictor.tagger.to_bytes()
-    assert Tagger.from_bytes(tagger.to_bytes()).to_bytes() == tagger.to_bytes()
+    assert tagger.file_bytes() == predictor.tagger.file_bytes()
+    assert Tagger.from_bytes(tagger.file_bytes()).file_bytes() == tagger.file_bytes()
 
 
 def test_a_killed_jobs_run_resumes_to_the_same_output(sample_run, tmp_path):
