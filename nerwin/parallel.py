@@ -201,10 +201,10 @@ def tag_to_stream(paths: list[Path], out: Output, model, jobs: int, fmt: str = "
     files = [(str(p), k, str(p)) for k, p in enumerate(paths)]
     totals = {"files": len(paths), "tokens": 0, "entities": 0}
     start = time.perf_counter()
-    with process_pool(jobs, model) as pool:
+    parts = groups(sizes, group_bytes(sum(sizes), jobs))
+    with process_pool(max(1, min(jobs, len(parts))), model) as pool:
         writer = WRITERS[fmt](out, types, [str(p) for p in paths])
         writer.begin()
-        parts = groups(sizes, group_bytes(sum(sizes), jobs))
         tasks = (([files[k] for k in part], model, fmt, scheme, batch_size) for part in parts)
         for part, (text, summary) in zip(parts, _in_order(pool, tag_text, tasks, 2 * jobs)):
             out.write(text)
