@@ -162,7 +162,7 @@ def call_latency_child(model, long_text: str, repeat: int = 200) -> dict:
     return json.loads(out.stdout)
 
 
-def jobs_speed(model: Path, test_c: Corpus, folder: Path, repeat: int, copies: int = 4,
+def jobs_speed(model: Path, test_c: Corpus, folder: Path, repeat: int, copies: int = 10,
                per_file: int = 12) -> dict:
     """End-to-end tokens per second of ``nerwin predict --format jsonl`` (a fresh process, to
     nowhere) on a corpus of many files: the test corpus's text ``copies`` times over,
