@@ -14,7 +14,7 @@ output is the lecture's ``s = uᵀ f(W x + b)``). Backward, from ``delta = ∂J/
 
 Shapes: N windows; V words; E (V, d); C (n_casings, k); W1 (H1, w(d+k)); W2 (H2, H1);
 U (H_last, C_tags). Parameters and gradients are two dicts with the same keys; the
-gradients of E and C are :class:`~nerwin.nn.layers.SparseRows`.
+gradients of E and C are :class:`~nerwin.nn.sparse.SparseRows`.
 """
 
 from __future__ import annotations
@@ -24,8 +24,10 @@ import numpy as np
 from nerwin.features import SPECIALS
 from nerwin.nn.activations import ACTIVATIONS, maxout, prelu, relu
 from nerwin.nn.initializers import INITIALIZERS
-from nerwin.nn.layers import SparseRows, dropout, embed, linear, reusable, score
+from nerwin.nn.buffers import reusable
+from nerwin.nn.layers import dropout, embed, linear, score
 from nerwin.nn.losses import LOSSES
+from nerwin.nn.sparse import SparseRows
 
 EMBEDDINGS = ("E", "C")
 

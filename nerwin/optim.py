@@ -1,7 +1,7 @@
 """Update rules. An optimizer knows nothing of the model: ``step(params, grads, lr)``
 updates the arrays in ``params`` in place, keeping its state per parameter name.
 
-A gradient may be a :class:`~nerwin.nn.layers.SparseRows` (an embedding table): then only
+A gradient may be a :class:`~nerwin.nn.sparse.SparseRows` (an embedding table): then only
 those rows and their state are touched ("lazy" updates), so a large vocabulary costs
 nothing per step beyond the words in the batch.
 """
@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from nerwin.nn.layers import SparseRows, reusable
+from nerwin.nn.buffers import reusable
+from nerwin.nn.sparse import SparseRows
 
 
 class Optimizer:

@@ -5,7 +5,7 @@ import pytest
 
 from nerwin.gradcheck import numerical_gradient, relative_error
 from nerwin.nn.activations import ACTIVATIONS
-from nerwin.nn.layers import dropout, embed, linear, scatter_rows, score
+from nerwin.nn.layers import dropout, embed, linear, score
 from nerwin.nn.losses import LOSSES, softmax
 
 
@@ -129,16 +129,6 @@ def test_embed_splits_window_gradient_into_word_rows(rng):
     assert relative_error(dense, numeric) < 1e-8
 
 
-def test_scatter_rows_matches_add_at(rng):
-    ids = rng.integers(0, 50, 400)
-    values = rng.standard_normal((400, 4))
-    g = scatter_rows(ids, values)
-    expected = np.zeros((50, 4))
-    np.add.at(expected, ids, values)
-    np.testing.assert_allclose(g.to_dense((50, 4)), expected)
-    assert np.all(np.diff(g.rows) > 0)
-
-
 def test_dropout_is_identity_without_rng_and_unbiased_with_it(rng):
     X = np.ones((2000, 50))
     out, back = dropout(X, 0.3, None)
@@ -149,23 +139,3 @@ def test_dropout_is_identity_without_rng_and_unbiased_with_it(rng):
     assert abs(kept.mean() - 0.7) < 0.01
     np.testing.assert_allclose(out[kept], 1 / 0.7)
     np.testing.assert_array_equal(back(np.ones_like(X)), out)
-
-
-@pytest.mark.parametrize("rate", [0.2, 0.3, 0.5, 1e-9, 0.999999, 1 - 2 ** -25])
-@pytest.mark.parametrize("shape", [(256, 300), (3, 5), (4, 2), (0, 4)])
-@pytest.mark.parametrize("warm", [0, 1])   # 1: the generator holds half a 64-bit word
-def test_dropout_masks_from_raw_words_equal_masks_from_uniforms(rate, shape, warm, monkeypatch):
-    """The integer-threshold masks keep exactly the units rng.random(float32) >= rate keeps,
-    and leave the generator in the same state."""
-    import nerwin.nn.layers as layers
-
-    masks, states = [], []
-    for fast in (True, False):
-        monkeypatch.setattr(layers, "_FAST_MASKS", fast)
-        rng = np.random.default_rng(9)
-        rng.random(warm, dtype=np.float32)
-        masks.append(layers.dropout_mask(shape, rate, rng))
-        states.append(rng.bit_generator.state)
-    np.testing.assert_array_equal(masks[0], masks[1])
-    assert masks[0].dtype == masks[1].dtype == np.float32
-    assert states[0] == states[1]

@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from nerwin.nn.layers import SparseRows
 from nerwin.nn.initializers import INITIALIZERS
+from nerwin.nn.sparse import SparseRows
 from nerwin.optim import OPTIMIZERS, clip_scale
 from nerwin import config as cfg
 from nerwin.schedules import make_schedule, schedule_from_config

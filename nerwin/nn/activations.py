@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nerwin.nn.layers import accumulate
+from nerwin.nn.buffers import accumulate
 
 
 def sigmoid(z):
