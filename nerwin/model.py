@@ -23,9 +23,9 @@ import numpy as np
 
 from nerwin.features import SPECIALS
 from nerwin.nn.activations import ACTIVATIONS, maxout, prelu, relu
-from nerwin.nn.initializers import INITIALIZERS
 from nerwin.nn.buffers import reusable
-from nerwin.nn.layers import dropout, embed, linear, score
+from nerwin.nn.initializers import INITIALIZERS
+from nerwin.nn.layers import ALL, dropout, embed, linear, score
 from nerwin.nn.losses import LOSSES
 from nerwin.nn.sparse import SparseRows
 
@@ -105,87 +105,95 @@ class WindowNetwork:
         clone.params = {k: v.astype(dtype, order="C") for k, v in self.params.items()}
         return clone
 
-    # ------------------------------------------------------------------ forward
-    def _input(self, word_ids, case_ids, extra=None):
-        """The windows x (N, w·d + w·k): the w word vectors, then the w casing vectors;
-        and the two embedding backprops. Word ids V and beyond index ``extra`` (k, d),
-        pretrained vectors the vocabulary lacks (prediction only: no word backprop then),
-        gathered without copying E."""
-        E = self.params["E"]
-        if extra is not None and extra.size:
-            beyond = word_ids >= len(E)
-            Xw = E.take(np.where(beyond, 0, word_ids), axis=0)
-            Xw[beyond] = extra.astype(E.dtype, copy=False)[word_ids[beyond] - len(E)]
-            Xw, back_words = Xw.reshape(len(word_ids), -1), None
-        else:
-            Xw, back_words = embed(E, word_ids)
-        if "C" not in self.params:
-            return Xw, back_words, None
-        Xc, back_casing = embed(self.params["C"], case_ids)
-        X = np.empty((len(Xw), Xw.shape[1] + Xc.shape[1]), Xw.dtype)   # side by side, one copy each
-        X[:, :Xw.shape[1]], X[:, Xw.shape[1]:] = Xw, Xc
-        return X, back_words, back_casing
+    # --------------------------------------------------------- forward, backward
+    def forward(self, word_ids, case_ids, rng=None, extra=None):
+        """Scores S (N, C) of the windows, and ``backprop(δ) -> grads``:
 
-    def scores(self, word_ids, case_ids, extra=None, batch_size: int = 2048) -> np.ndarray:
-        """Scores S (N, C) for windows, without keeping anything for backward.
+            h_0 = x,   z_l = W_l h_{l-1} + b_l,   h_l = f(z_l),   s = Uᵀ h_L + c
 
-        Word ids V and beyond index ``extra`` (k, d), vectors the vocabulary lacks. Windows go
-        through the network ``batch_size`` at a time; bias and ReLU are applied in place.
+        with inverted dropout on x and on each h_l when ``rng`` draws masks (None: no
+        dropout). ``backprop`` takes δ = ∂J/∂s (N, C) and sends it back down,
+
+            δ_L = (U δ) ∘ f'(z_L),   δ_l = (W_{l+1}ᵀ δ_{l+1}) ∘ f'(z_l),   dX = W1ᵀ δ_1,
+
+        returning the gradient of every parameter (E and C as SparseRows). Only the
+        columns of x whose vectors train are sent back: none of E's when ``finetune`` is
+        "none". Word ids V and beyond index ``extra`` (k, d), pretrained vectors the
+        vocabulary lacks (prediction only: they do not train).
         """
-        p = self.params
-        S = np.empty((len(word_ids), len(p["c"])), np.result_type(*p.values()))
-        for start in range(0, len(word_ids), batch_size):
-            stop = start + batch_size
-            H = self._input(word_ids[start:stop], case_ids[start:stop], extra)[0]
-            for l in range(1, self.n_hidden + 1):
-                Z = H @ p[f"W{l}"].T                   # z_l = W_l h_{l-1} + b_l
-                Z += p[f"b{l}"]
-                if self.activation == "relu":
-                    H = np.maximum(Z, 0, out=Z)
-                else:
-                    H, _ = self.activate(Z, l)
-            out = S[start:stop]
-            np.matmul(H, p["U"], out=out)              # s = Uᵀ h_L + c
-            out += p["c"]
-        return S
+        p, grads = self.params, {}
+        x, back_x, trained = self._input(word_ids, case_ids, grads, extra)        # trained: x's columns that train
+        h, back_drop_x = dropout(x, self.dropout_input, rng, inplace=True, dx_columns=trained)
+        layers = []
+        for l in range(1, self.n_hidden + 1):
+            z, back_z = linear(p, grads, f"W{l}", f"b{l}", h, trained if l == 1 else ALL)  # z_l = W_l h_{l-1} + b_l
+            h, back_f = self.activate(z, l, grads)                                    # h_l = f(z_l)
+            h, back_drop = dropout(h, self.dropout_hidden, rng, inplace=True)
+            layers.append((back_z, back_f, back_drop))
+        s, back_s = score(p, grads, "U", "c", h)                                      # s = Uᵀ h_L + c
 
-    # ------------------------------------------------------- loss and gradients
+        def backprop(delta):
+            dh = back_s(delta)                                                        # ∂J/∂h_L = U δ
+            for back_z, back_f, back_drop in reversed(layers):
+                delta = back_f(back_drop(dh))                                         # δ_l = ∂J/∂h_l ∘ f'(z_l)
+                dh = back_z(delta)                                                    # ∂J/∂h_{l-1} = W_lᵀ δ_l
+            back_x(back_drop_x(dh))                                                   # dX = W1ᵀ δ_1, into E and C
+            return grads
+
+        return s, backprop
+
     def loss_and_grads(self, word_ids, case_ids, y, rng=None):
         """Mean loss over the batch plus the L2 penalty, and the gradient of every parameter.
 
         ``rng`` draws the dropout masks (None: no dropout). The word-vector gradient is
         computed only when ``train_words`` is set.
         """
-        p = self.params
-        grads = {}
-
-        X, back_words, back_casing = self._input(word_ids, case_ids)
-        H, back_input_drop = dropout(X, self.dropout_input, rng, inplace=True)
-        backward = []
-        for l in range(1, self.n_hidden + 1):
-            Z, back_linear = linear(p, grads, f"W{l}", f"b{l}", H)   # z_l = W_l h_{l-1} + b_l
-            H, back_f = self.activate(Z, l, grads)                    # h_l = f(z_l)
-            H, back_drop = dropout(H, self.dropout_hidden, rng, inplace=True)
-            backward += [back_linear, back_f, back_drop]
-        S, back_score = score(p, grads, "U", "c", H)                 # s = Uᵀ h_L + c
-        loss, delta = LOSSES[self.loss](S, y, self.class_weights)
-
-        delta = back_score(delta)                                     # U δ_s
-        for back in reversed(backward[1:]):                           # down to δ_1
-            delta = back(delta)
-        # ∂J/∂x = W1ᵀ δ_1, only for the columns whose vectors train
-        wd = word_ids.shape[1] * p["E"].shape[1]
-        columns = None if self.train_words else (slice(wd, None) if back_casing else False)
-        dX = backward[0](delta, columns)
-        if dX is not None:
-            dX = back_input_drop(dX, columns)
-            if self.train_words:
-                grads["E"] = back_words(dX[:, :wd])
-                if back_casing:
-                    grads["C"] = back_casing(dX[:, wd:])
-            else:
-                grads["C"] = back_casing(dX)
+        s, backprop = self.forward(word_ids, case_ids, rng)
+        loss, delta = LOSSES[self.loss](s, y, self.class_weights)
+        grads = backprop(delta)
         return loss + self._l2(grads), grads
+
+    def scores(self, word_ids, case_ids, extra=None, batch_size: int = 2048) -> np.ndarray:
+        """Scores S (N, C) for prediction: :meth:`forward` without dropout, ``batch_size``
+        windows at a time, nothing kept for backward. Word ids V and beyond index
+        ``extra`` (k, d), vectors the vocabulary lacks."""
+        p = self.params
+        S = np.empty((len(word_ids), len(p["c"])), np.result_type(*p.values()))
+        for start in range(0, len(word_ids), batch_size):
+            stop = start + batch_size
+            S[start:stop] = self.forward(word_ids[start:stop], case_ids[start:stop], extra=extra)[0]
+        return S
+
+    def _input(self, word_ids, case_ids, grads, extra=None):
+        """The windows x (N, w·d + w·k): the w word vectors, then the w casing vectors;
+        ``backprop(dx)`` for the columns ``trained`` of x, adding into ``grads``' E and C.
+        Ids beyond E index ``extra``, gathered without copying E; words do not train then."""
+        E = self.params["E"]
+        n_word_columns = word_ids.shape[1] * E.shape[1]
+        if extra is not None and extra.size:
+            beyond = word_ids >= len(E)
+            xw = E.take(np.where(beyond, 0, word_ids), axis=0)
+            xw[beyond] = extra.astype(E.dtype, copy=False)[word_ids[beyond] - len(E)]
+            xw, back_words = xw.reshape(len(word_ids), -1), None
+        else:
+            xw, back_words = embed(E, word_ids)
+        if not self.train_words:
+            back_words = None
+        trained = ALL if back_words is not None else slice(n_word_columns, None)
+        if "C" in self.params:
+            xc, back_casing = embed(self.params["C"], case_ids)
+            x = np.empty((len(xw), xw.shape[1] + xc.shape[1]), xw.dtype)   # side by side, one copy each
+            x[:, :xw.shape[1]], x[:, xw.shape[1]:] = xw, xc
+        else:
+            x, back_casing = xw, None
+
+        def backprop(dx):
+            if back_words is not None:
+                grads["E"] = back_words(dx[:, :n_word_columns])
+            if back_casing is not None:
+                grads["C"] = back_casing(dx[:, n_word_columns:] if back_words is not None else dx)
+
+        return x, backprop, trained
 
     def updates(self, grads: dict) -> dict:
         """The gradients training applies: without the word-vector rows kept frozen

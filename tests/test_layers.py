@@ -53,6 +53,21 @@ def test_weight_gradient_is_sum_of_outer_products(rng):
         np.testing.assert_allclose(dX[n], params["W"].T @ delta[n])
 
 
+def test_linear_sends_back_only_the_columns_asked_for(rng):
+    """``dx_columns`` picks columns of dX = Δ W (a frozen input asks for none); the
+    parameter gradients are the same."""
+    params = {"W": rng.standard_normal((4, 6)), "b": rng.standard_normal(4)}
+    X, delta = rng.standard_normal((5, 6)), rng.standard_normal((5, 4))
+    grads = {}
+    dX = linear(params, grads, "W", "b", X)[1](delta)
+    for columns in (slice(2, None), slice(6, None)):
+        part_grads = {}
+        part = linear(params, part_grads, "W", "b", X, dx_columns=columns)[1](delta)
+        np.testing.assert_array_equal(part, dX[:, columns])
+        np.testing.assert_array_equal(part_grads["W"], grads["W"])
+    assert part.shape == (5, 0)
+
+
 def test_gradients_accumulate(rng):
     params = {"W": rng.standard_normal((2, 3)), "b": np.zeros(2)}
     grads = {k: np.zeros_like(v) for k, v in params.items()}

@@ -1,5 +1,6 @@
-"""The prediction forward (``WindowNetwork.scores``) against the plain one: the table with
-the extra rows stacked under E, the windows concatenated, s = Uᵀ f(... f(W1 x + b1) ...) + c."""
+"""Prediction (``WindowNetwork.scores``: the training forward pass in batches, without
+dropout) against the plain one: the table with the extra rows stacked under E, the windows
+concatenated, s = Uᵀ f(... f(W1 x + b1) ...) + c."""
 
 import numpy as np
 import pytest

@@ -1,8 +1,9 @@
 """Element-wise non-linearities ``h = f(z)``.
 
 Each is ``f(z) -> (h, backprop)`` where ``backprop(dh) = dh * f'(z)`` is the local
-gradient times the upstream one. The local gradient is kept from the forward pass, never
-read back from h, so the caller may scale h in place afterwards (inverted dropout does).
+gradient times the upstream one. The local gradient is kept from the forward pass (ReLU
+reads its gate back from h, see :func:`relu`), so the caller may scale h in place
+afterwards (inverted dropout does).
 """
 
 from __future__ import annotations
@@ -38,12 +39,16 @@ def hardtanh(z):
 
 def relu(z, out=None):
     """max(0, z); gradient 1 where z > 0. ``out=z`` computes it in place (the caller owns
-    z), and then ``backprop`` also scales dh in place."""
-    on = z > 0
-    h = np.multiply(z, on, out=out)
+    z), and then ``backprop`` also scales dh in place.
+
+    The gate is read back from h in backward (h > 0 ⇔ z > 0), so the forward pass is one
+    ``maximum``. It stays right when h is later scaled in place by inverted dropout: a
+    kept unit is scaled by 1/(1 - rate) > 0, and a dropped one has h = 0 and dh = 0.
+    """
+    h = np.maximum(z, 0, out=out)
     if out is None:
-        return h, lambda dh: dh * on
-    return h, lambda dh: np.multiply(dh, on, out=dh)
+        return h, lambda dh: dh * (h > 0)
+    return h, lambda dh: np.multiply(dh, h > 0, out=dh)
 
 
 def leaky_relu(z, slope=0.01):

@@ -1,4 +1,4 @@
-"""Layers with hand-written backward passes.
+"""Layers with hand-written backward passes: ``forward(...) -> (out, backprop)``.
 
 Convention (the lecture's, batched): a minibatch of N inputs is a matrix X (N, n_in);
 W is (n_out, n_in) as in ``z = Wx + b``, so the batch computes ``Z = X Wᵀ + b``.
@@ -18,50 +18,50 @@ from nerwin.nn.buffers import accumulate
 from nerwin.nn.masks import dropout_mask
 from nerwin.nn.sparse import SparseRows, scatter_rows
 
+ALL = slice(None)   # every column
 
-def linear(params, grads, W: str, b: str, X):
+
+def linear(params, grads, W: str, b: str, X, dx_columns: slice = ALL):
     """``Z = X Wᵀ + b`` with parameters named ``W``, ``b`` in ``params``/``grads``.
 
-    ``backprop(delta, columns)`` returns the signal for the input columns asked for: all
-    (None), a slice of them, or none (False) — so a frozen input costs no matrix product.
+    ``backprop(Δ)`` returns the signal for the columns ``dx_columns`` of X only: an input
+    whose columns do not train asks for none of them and costs no matrix product.
     """
     Wm = params[W]
     Z = X @ Wm.T
     Z += params[b]
 
-    def backprop(delta, columns=None):
+    def backprop(delta):
         accumulate(grads, W, delta.T @ X)
         accumulate(grads, b, delta.sum(axis=0))
-        if columns is False:
-            return None
-        return delta @ (Wm if columns is None else Wm[:, columns])
+        return delta @ Wm[:, dx_columns]
 
     return Z, backprop
 
 
-def _identity(dX, columns=None):
-    return dX
-
-
-def dropout(X, rate: float, rng, inplace: bool = False):
+def dropout(X, rate: float, rng, inplace: bool = False, dx_columns: slice = ALL):
     """Inverted dropout: keep each unit with probability 1 - rate, scaled by 1/(1 - rate).
 
     With ``rng`` None or rate 0 it is the identity (prediction). ``inplace`` scales X itself
-    (the caller owns it). ``backprop(dX, columns)`` takes the signal of all columns or of
-    the given slice of them, and scales that array in place.
+    (the caller owns it). ``backprop(dX)`` takes the signal of the columns ``dx_columns``
+    of X and scales it in place.
     """
     mask = dropout_mask(X.shape, rate, rng, X.dtype)
     if mask is None:
         return X, _identity
 
-    def backprop(dX, columns=None):
-        dX *= mask if columns is None else mask[:, columns]
+    def backprop(dX):
+        dX *= mask[:, dx_columns]
         return dX
 
     if inplace:
         X *= mask
         return X, backprop
     return X * mask, backprop
+
+
+def _identity(dX):
+    return dX
 
 
 def embed(table, ids):
