@@ -17,6 +17,7 @@ import re
 import tomllib
 from pathlib import Path
 
+from nerwin.decode import DECODERS
 from nerwin.errors import ConfigError, shorten
 from nerwin.nn.activations import ACTIVATIONS, PARAMETRIC
 from nerwin.nn.initializers import INITIALIZERS
@@ -100,7 +101,7 @@ CHOICES = {
     "loss.name": tuple(LOSSES),
     "optimizer.name": tuple(OPTIMIZERS),
     "schedule.name": tuple(SCHEDULES),
-    "model.decode": ("argmax", "viterbi"),
+    "model.decode": DECODERS,
     "schedule.per": ("epoch", "step"),
 }
 
@@ -137,8 +138,6 @@ RANGES = {
 
 # list-of-string keys: the names each may hold (each at most once)
 NAME_LISTS = {"data.case_variants": ("lower", "upper", "title")}
-
-PATH_KEYS = ("data.train", "data.dev", "data.test")
 
 
 def defaults() -> dict:

@@ -7,7 +7,7 @@ the sentence lengths, so that later stages work on whole corpora as arrays.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +37,6 @@ class Corpus:
     path: str = "<memory>"
     scheme: str | None = None  # the scheme the tags were written in
     repairs: int = 0
-    _spans: dict = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_sentences(cls, sentences, tags=None, path="<memory>") -> "Corpus":

@@ -34,10 +34,6 @@ class SparseRows:
         keep = ~np.isin(self.rows, rows)
         return SparseRows(self.rows[keep], self.values[keep])
 
-    def __iadd__(self, other: "SparseRows") -> "SparseRows":
-        return scatter_rows(np.concatenate([self.rows, other.rows]),
-                            np.concatenate([self.values, other.values]))
-
 
 def scatter_rows(ids, grads) -> SparseRows:
     """Sum gradient rows that share an id: ``G[i] = Σ_{k: ids[k] = i} grads[k]``.
