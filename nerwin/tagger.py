@@ -26,7 +26,6 @@ from nerwin.errors import ConfigError, DataError, shorten
 from nerwin.files import atomic_write, npz_bytes, read_npz
 from nerwin.features import Vocabulary, Windows, n_casings
 from nerwin.model import WindowNetwork, network_settings
-from nerwin.nn.losses import softmax
 
 FORMAT = "nerwin-model"
 VERSION = 2  # 2: the window is the w word vectors, then the w casing vectors
@@ -96,10 +95,6 @@ class Tagger:
     def predict_classes(self, windows: Windows, lengths) -> np.ndarray:
         """The decoded class of each window; ``lengths`` are the sentence lengths."""
         return self.decode(self.scores(windows), lengths)
-
-    def predict_probabilities(self, windows: Windows) -> np.ndarray:
-        """P (N, C): the softmax of each window's class scores."""
-        return softmax(self.scores(windows))
 
     def predict_spans(self, words, lengths) -> T.Spans:
         """Entity spans (token start, exclusive end, index into ``labels.types``)."""

@@ -195,7 +195,7 @@ def test_jsonl_records_and_scores(run):
     tagger = Tagger.load(run)
     r = records[0]
     words = np.array(r["tokens"], dtype=object)
-    probs = tagger.predict_probabilities(tagger.featurize(words, np.array([len(words)])))
+    probs = softmax(tagger.scores(tagger.featurize(words, np.array([len(words)]))))
     best = probs.max(axis=1)
     tokens = tokenize(NEWS)
     for e in r["entities"]:
