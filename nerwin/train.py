@@ -29,7 +29,7 @@ from tqdm import tqdm
 from nerwin import config as cfg
 from nerwin.checkpoint import CHECKPOINT, Progress, fingerprint, load_checkpoint, save_checkpoint, sha256_of
 from nerwin.data import Corpus, read_conll, with_case_variants
-from nerwin.embeddings import load_pretrained
+from nerwin.embeddings import coverage, load_pretrained
 from nerwin.errors import DataError, NerwinError
 from nerwin.evaluate import evaluate
 from nerwin.files import atomic_write, atomic_write_text
@@ -123,7 +123,10 @@ def _train(config: dict, folder: RunFolder, quiet: bool, log, resume: bool, keep
         if repaired := corpus.repair_warning():
             log(f"nerwin: warning: {repaired}")
     # the vocabulary comes from the file as written: copies would lift every word over min_count
-    tagger = Tagger.create(config, train_c, load_pretrained(config["embeddings"]["source"]), rng)
+    emb = config["embeddings"]
+    pretrained = load_pretrained(emb["source"])
+    tagger = Tagger.create(config, train_c, pretrained, rng)
+    found = coverage(train_c.words, pretrained, emb["lowercase"], emb["normalize_digits"])["found"]
     cases = config["data"]["case_variants"]
     train_c, dev_c = (with_case_variants(c, cases) for c in (train_c, dev_c))
     net, labels = tagger.network, tagger.labels
@@ -137,7 +140,8 @@ def _train(config: dict, folder: RunFolder, quiet: bool, log, resume: bool, keep
 
     schedule = schedule_from_config(config, n_batches)
     emb_scale = config["embeddings"]["lr"] / config["optimizer"]["lr"]
-    say(f"training on {train_c.path}: {len(train_c)} sentences, {n} windows, {len(tagger.vocab)} words, "
+    say(f"training on {train_c.path}: {len(train_c)} sentences, {n} windows, {len(tagger.vocab)} words "
+        f"({found:.1%} of tokens have a pretrained vector), "
         f"tags {' '.join(labels.types)} ({train_c.scheme} read, {labels.scheme} inside)")
     if cases:
         say(f"case variants: train and dev are each the file plus a re-cased copy per case ({', '.join(cases)}), "

@@ -296,3 +296,22 @@ def test_any_bytes_as_vectors_load_or_raise_data_error(tmp_path, content):
         assert "\n" not in str(e)
     else:
         assert len(p.words) == len(p.vectors) > 0 and np.isfinite(p.vectors).all()
+
+
+def test_training_says_how_many_tokens_have_a_pretrained_vector(tmp_path):
+    """The share comes from coverage() over the training tokens, as the vocabulary looks them up."""
+    from nerwin import config as cfg
+    from nerwin.data import read_conll
+    from nerwin.embeddings import coverage
+    from nerwin.train import train
+
+    vectors = write(tmp_path, "paris 1 0\nthe 0 1\n0 1 1\n")
+    conll = write(tmp_path, "The O\nParis I-LOC\n1996 O\n\nthe O\nzzz O\n", "train.conll")
+    said = []
+    config = cfg.load(None, [f'embeddings.source="{vectors}"', f'data.train="{conll}"', f'data.dev="{conll}"',
+                             "embeddings.normalize_digits=true", "embeddings.min_count=1", "train.epochs=1",
+                             "model.hidden=[4]"])
+    train(config, tmp_path / "run", log=said.append)
+    expected = coverage(read_conll(conll).words, load_pretrained(str(vectors)), True, True)["found"]
+    assert expected == pytest.approx(3 / 5)     # the, Paris, the found; 1996 -> 0000 is not "0"
+    assert f"({expected:.1%} of tokens have a pretrained vector)" in said[0]
