@@ -17,7 +17,7 @@ from nerwin.nn.sparse import SparseRows
 class Optimizer:
     """Base: per-parameter state, sparse rows routed to the same rule."""
 
-    def __init__(self, clip_norm: float = 0.0, **_):
+    def __init__(self, clip_norm: float = 0.0):
         self.clip_norm = clip_norm
         self.state: dict[str, dict[str, np.ndarray]] = {}
         self.t = 0
@@ -84,8 +84,8 @@ def _put(array, rows, value):
 class SGD(Optimizer):
     """θ ← θ - η g; with ``momentum`` μ: v ← μv - ηg, θ ← θ + v; Nesterov: θ ← θ + μv - ηg."""
 
-    def __init__(self, momentum: float = 0.0, nesterov: bool = False, **kw):
-        super().__init__(**kw)
+    def __init__(self, momentum: float = 0.0, nesterov: bool = False, clip_norm: float = 0.0):
+        super().__init__(clip_norm)
         self.momentum, self.nesterov = momentum, nesterov
 
     def update(self, name, theta, g, lr, rows):
@@ -102,8 +102,8 @@ class SGD(Optimizer):
 class AdaGrad(Optimizer):
     """G ← G + g²;  θ ← θ - η g / (√G + ε)."""
 
-    def __init__(self, eps: float = 1e-8, **kw):
-        super().__init__(**kw)
+    def __init__(self, eps: float = 1e-8, clip_norm: float = 0.0):
+        super().__init__(clip_norm)
         self.eps = eps
 
     def update(self, name, theta, g, lr, rows):
@@ -116,8 +116,8 @@ class AdaGrad(Optimizer):
 class RMSprop(Optimizer):
     """r ← ρr + (1-ρ)g²;  θ ← θ - η g / (√r + ε)."""
 
-    def __init__(self, rho: float = 0.9, eps: float = 1e-8, **kw):
-        super().__init__(**kw)
+    def __init__(self, rho: float = 0.9, eps: float = 1e-8, clip_norm: float = 0.0):
+        super().__init__(clip_norm)
         self.rho, self.eps = rho, eps
 
     def update(self, name, theta, g, lr, rows):
@@ -133,8 +133,8 @@ class Adam(Optimizer):
     AdamW: θ ← θ - η λ θ, decoupled from the gradient."""
 
     def __init__(self, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
-                 weight_decay: float = 0.0, **kw):
-        super().__init__(**kw)
+                 weight_decay: float = 0.0, clip_norm: float = 0.0):
+        super().__init__(clip_norm)
         self.beta1, self.beta2, self.eps, self.weight_decay = beta1, beta2, eps, weight_decay
 
     def update(self, name, theta, g, lr, rows):

@@ -8,29 +8,30 @@ the schedule's value over ``warmup`` steps.
 
 from __future__ import annotations
 
+import inspect
 import math
 
 
-def constant(lr, step, **_):
+def constant(lr, step):
     return lr
 
 
-def step_decay(lr, step, decay=0.5, every=1, **_):
+def step_decay(lr, step, decay=0.5, every=1):
     """lr · decay^⌊step / every⌋."""
     return lr * decay ** (step // every)
 
 
-def exponential(lr, step, decay=0.5, every=1, **_):
+def exponential(lr, step, decay=0.5, every=1):
     """lr · decay^(step / every): the smooth form of step decay."""
     return lr * decay ** (step / every)
 
 
-def inverse_time(lr, step, decay=0.5, every=1, **_):
+def inverse_time(lr, step, decay=0.5, every=1):
     """lr / (1 + decay · step / every): the 1/t schedule."""
     return lr / (1 + decay * step / every)
 
 
-def cosine(lr, step, total=1, min_lr=0.0, **_):
+def cosine(lr, step, total=1, min_lr=0.0):
     """min_lr + (lr - min_lr) · (1 + cos(π · min(step, total) / total)) / 2."""
     t = min(step, total) / max(total, 1)
     return min_lr + (lr - min_lr) * 0.5 * (1 + math.cos(math.pi * t))
@@ -46,8 +47,10 @@ SCHEDULES = {
 
 
 def make_schedule(name: str, lr: float, warmup: int = 0, **options):
-    """``schedule(step) -> lr`` for a named schedule with linear warm-up."""
+    """``schedule(step) -> lr`` for a named schedule with linear warm-up; ``options`` are
+    the rule's own (an option it does not take is a TypeError here, not at the first step)."""
     rule = SCHEDULES[name]
+    inspect.signature(rule).bind(lr, 0, **options)
 
     def schedule(step: int) -> float:
         rate = rule(lr, step, **options)
@@ -66,6 +69,9 @@ def schedule_from_config(config: dict, n_batches: int):
     ``k`` takes the rate of epoch ⌊k / n_batches⌋."""
     s, epochs = config["schedule"], config["train"]["epochs"]
     per_step = s["per"] == "step"
-    rule = make_schedule(s["name"], config["optimizer"]["lr"], s["warmup"], decay=s["decay"],
-                         every=s["every"], min_lr=s["min_lr"], total=epochs * n_batches if per_step else epochs)
+    given = {"decay": s["decay"], "every": s["every"], "min_lr": s["min_lr"],
+             "total": epochs * n_batches if per_step else epochs}
+    takes = inspect.signature(SCHEDULES[s["name"]]).parameters    # each rule gets only its own options
+    rule = make_schedule(s["name"], config["optimizer"]["lr"], s["warmup"],
+                         **{k: v for k, v in given.items() if k in takes})
     return rule if per_step else lambda k: rule(k // n_batches)

@@ -7,9 +7,9 @@ import pytest
 
 from nerwin.nn.initializers import INITIALIZERS
 from nerwin.nn.sparse import SparseRows
-from nerwin.optim import OPTIMIZERS, clip_scale
+from nerwin.optim import OPTIMIZERS, Optimizer, clip_scale, make_optimizer
 from nerwin import config as cfg
-from nerwin.schedules import make_schedule, schedule_from_config
+from nerwin.schedules import SCHEDULES, make_schedule, schedule_from_config
 
 
 def run(name, steps=2, lr=0.1, **kw):
@@ -131,3 +131,20 @@ def test_initializer_statistics(name, variance):
 def test_orthogonal_initializer():
     W = INITIALIZERS["orthogonal"](np.random.default_rng(0), (100, 300), np.float64)
     np.testing.assert_allclose(W @ W.T, np.eye(100), atol=1e-10)
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_an_optimizer_rejects_a_keyword_it_does_not_take(name):
+    """A typo (``SGD(momentom=0.9)``) is an error, not a setting silently ignored; the config
+    passes each only what it takes."""
+    with pytest.raises(TypeError, match="momentom"):
+        OPTIMIZERS[name](momentom=0.9)
+    assert isinstance(make_optimizer(cfg.load(None, [f'optimizer.name="{name}"'])), Optimizer)
+
+
+@pytest.mark.parametrize("name", sorted(SCHEDULES))
+def test_a_schedule_rejects_an_option_it_does_not_take(name):
+    with pytest.raises(TypeError, match="decai"):
+        make_schedule(name, 1.0, decai=0.5)
+    config = cfg.load(None, [f'schedule.name="{name}"', 'schedule.per="step"'])
+    assert schedule_from_config(config, n_batches=3)(0) > 0

@@ -148,7 +148,7 @@ def test_learning_rate_is_read_per_step_from_lr_csv(runs_root, tmp_path):
 
     n_batches = math.ceil(read_conll(SAMPLE / "train.conll").n_tokens / 128)
     total = 3 * n_batches
-    schedule = make_schedule("cosine", 0.001, 5, decay=0.5, every=1, min_lr=0.0, total=total)
+    schedule = make_schedule("cosine", 0.001, 5, min_lr=0.0, total=total)
     assert rates.unit == "step" and rates.batches_per_epoch == n_batches
     assert rates.frame["step"].tolist() == list(range(total))
     assert rates.frame["epoch"].tolist() == [e for e in (1, 2, 3) for _ in range(n_batches)]
