@@ -238,7 +238,8 @@ def _read_model(path: Path) -> tuple[dict, dict, list[str]]:
         words = arrays["vocab"].tobytes().decode("utf-8").split("\n")
     except UnicodeDecodeError:
         raise DataError(f"{path}: cannot read the model's vocabulary (damaged file?)") from None
-    params = {k.removeprefix("param/"): v for k, v in arrays.items() if k.startswith("param/")}
+    params = {k.removeprefix("param/"): np.ascontiguousarray(v)   # whatever order was saved
+              for k, v in arrays.items() if k.startswith("param/")}
     for k, v in params.items():
         if not np.issubdtype(v.dtype, np.floating):
             raise DataError(f"{path}: parameter {k} holds {v.dtype}, expected floating-point numbers")
