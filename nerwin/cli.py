@@ -247,7 +247,7 @@ def _case_list(value: str | None) -> list[str] | None:
 @click.option("--jobs", "-j", default=1, show_default=True, type=click.IntRange(min=0),
               help="Worker processes, one input file at a time each (0: one per core); "
                    "the output is the same as with one.")
-@click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--output-dir", type=click.Path(file_okay=False, readable=False, path_type=Path),
               help="Write one output per input file here (its path below the inputs' common folder, "
                    "plus .jsonl, .txt, ...); inputs whose output exists are skipped.")
 @click.option("--scheduler", metavar="ADDRESS|local",
