@@ -140,7 +140,17 @@ def _alive(pid: int) -> bool:
         return True                 # another user's process
     except OverflowError:
         return False                # not a pid at all
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """Whether ``pid`` has exited and only waits to be reaped (Linux; elsewhere False): a
+    killed worker whose parent died too can stay so for a while, and writes nothing more."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return False
+    return stat[stat.rfind(b")") + 2:][:1] == b"Z"      # the state follows the name in parentheses
 
 
 @contextmanager

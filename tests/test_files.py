@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from nerwin.errors import DataError
-from nerwin.files import atomic_file, atomic_write, glob_files, npz_bytes, read_npz
+from nerwin.files import atomic_file, atomic_write, glob_files, leftovers, npz_bytes, read_npz
 
 
 def test_new_and_regular_files_are_replaced_whole(tmp_path):
@@ -222,3 +222,18 @@ def test_links_to_files_and_folders_elsewhere_are_followed_once(tree):
     found = glob_files("d/**/*.txt")
     assert "d/sub/c.txt" in found and "d/c-link.txt" not in found      # its own name wins
     assert len([f for f in found if f.endswith("z.txt")]) == 1
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs /proc to see a zombie")
+def test_a_process_that_exited_but_is_not_reaped_left_its_temporaries(tmp_path):
+    """A killed worker whose parent died too waits as a zombie until someone reaps it; it
+    writes nothing more, so its temporary files are leftovers already."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    while open(f"/proc/{child.pid}/stat", "rb").read().rsplit(b")", 1)[1][1:2] != b"Z":
+        pass                                               # exited, not yet waited for
+    temp = tmp_path / f".out.jsonl.{child.pid}.abcd1234.tmp"
+    temp.write_text("partial")
+    try:
+        assert leftovers(tmp_path, r"\..+\.(\d+)\.\w+\.tmp") == {temp: child.pid}
+    finally:
+        child.wait()
