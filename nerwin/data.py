@@ -27,7 +27,9 @@ class Corpus:
     ``words`` (n,) and ``tags`` (n,) hold every token in order, ``lengths`` (m,) each
     sentence's length; ``lines`` (n,) the 1-based line number of each token in ``path``.
     ``repairs`` counts the ill-formed tags (such as ``O I-PER`` in IOB2) that had to be read
-    the way the CoNLL scorer reads them (:func:`nerwin.tags.ill_formed`).
+    the way the CoNLL scorer reads them (:func:`nerwin.tags.ill_formed`). ``documents`` (k,)
+    holds the index of each document's first sentence, increasing, starting at 0 (CoNLL files
+    mark documents with ``-DOCSTART-`` lines); None means one document.
     """
 
     words: np.ndarray
@@ -37,6 +39,7 @@ class Corpus:
     path: str = "<memory>"
     scheme: str | None = None  # the scheme the tags were written in
     repairs: int = 0
+    documents: np.ndarray | None = None
 
     @classmethod
     def from_sentences(cls, sentences, tags=None, path="<memory>") -> "Corpus":
@@ -65,6 +68,11 @@ class Corpus:
         mask = np.zeros(self.n_tokens, bool)
         mask[self.offsets[:-1][self.lengths > 0]] = True
         return mask
+
+    @property
+    def document_starts(self) -> np.ndarray:
+        """The first sentence of each document (k,): ``documents``, or [0] for one document."""
+        return np.zeros(1, np.int64) if self.documents is None else self.documents
 
     def sentences(self):
         """The words of each sentence, as lists (for output, not for hot paths)."""
@@ -124,7 +132,10 @@ class Corpus:
         lengths = self.lengths[ids]
         token_ids = np.concatenate([np.arange(off[i], off[i + 1]) for i in ids]) if len(ids) else np.zeros(0, np.int64)
         pick = lambda a: None if a is None else a[token_ids]
-        sub = Corpus(self.words[token_ids], lengths, pick(self.tags), pick(self.lines), self.path, self.scheme)
+        doc = np.searchsorted(self.document_starts, ids, side="right")   # each sentence's document
+        new_doc = np.flatnonzero(np.diff(doc, prepend=-1) != 0) if len(ids) else None
+        sub = Corpus(self.words[token_ids], lengths, pick(self.tags), pick(self.lines), self.path, self.scheme,
+                     documents=new_doc)
         if sub.tags is not None:
             sub.repairs = int(np.count_nonzero(sub.ill_formed()))
         return sub
@@ -144,18 +155,20 @@ def recase(corpus: Corpus, case: str) -> Corpus:
     words = np.empty(corpus.n_tokens, object)
     words[:] = list(map(CASES[case], corpus.words))
     return Corpus(words, corpus.lengths, corpus.tags, corpus.lines, corpus.path,
-                  corpus.scheme, corpus.repairs)
+                  corpus.scheme, corpus.repairs, corpus.documents)
 
 
 def with_case_variants(corpus: Corpus, cases) -> Corpus:
-    """The corpus followed by one re-cased copy of it per name in ``cases`` (see :func:`recase`)."""
+    """The corpus followed by one re-cased copy of it per name in ``cases`` (see :func:`recase`);
+    each copy's documents are documents of their own."""
     if not cases:
         return corpus
     parts = [corpus] + [recase(corpus, c) for c in cases]
     cat = lambda arrays: None if arrays[0] is None else np.concatenate(arrays)
+    documents = np.concatenate([corpus.document_starts + k * len(corpus) for k in range(len(parts))])
     return Corpus(cat([p.words for p in parts]), cat([p.lengths for p in parts]),
                   cat([p.tags for p in parts]), cat([p.lines for p in parts]), corpus.path,
-                  corpus.scheme, corpus.repairs * len(parts))
+                  corpus.scheme, corpus.repairs * len(parts), documents)
 
 
 def read_conll(path, require_tags: bool = True, encoding: str = "utf-8") -> Corpus:
@@ -164,7 +177,8 @@ def read_conll(path, require_tags: bool = True, encoding: str = "utf-8") -> Corp
     Only spaces and tabs separate columns, so a token may hold other characters that Unicode
     calls spaces (U+00A0 no-break space stays part of its word). Lines end with LF, CRLF or
     CR; a line of nothing but whitespace is blank, and blank lines end sentences (several
-    in a row are one break); ``-DOCSTART-`` lines are skipped; a UTF-8 BOM, leading and
+    in a row are one break); a ``-DOCSTART-`` line starts a new document
+    (:attr:`Corpus.documents`; a file without one is one document); a UTF-8 BOM, leading and
     trailing spaces and tabs, and a missing final newline are tolerated. Every token line
     must have the same number of columns. Tags are validated, their scheme detected and
     ill-formed sequences counted in :attr:`Corpus.repairs`. Errors name the file and line:
@@ -185,8 +199,8 @@ def read_conll(path, require_tags: bool = True, encoding: str = "utf-8") -> Corp
         raise DataError(f"{where(path, text.count(chr(10), 0, nul) + 1)}: a NUL character: expected "
                         "text (is this a binary file, or in another encoding? give --encoding)")
 
-    words, tags, lines, lengths = [], [], [], []
-    n_cols, n_cols_line, length, docstarts = None, None, 0, 0
+    words, tags, lines, lengths, documents = [], [], [], [], [0]
+    n_cols, n_cols_line, length, docstarts, new_document = None, None, 0, 0, False
     for number, line in enumerate(text.split("\n"), start=1):
         if not line or line.isspace():
             fields = None
@@ -194,6 +208,7 @@ def read_conll(path, require_tags: bool = True, encoding: str = "utf-8") -> Corp
             fields = _COLUMNS.split(line.strip(" \t"))
             if fields[0] == DOCSTART:
                 docstarts += 1
+                new_document = True
                 fields = None
         if fields is None:
             if length:
@@ -211,6 +226,10 @@ def read_conll(path, require_tags: bool = True, encoding: str = "utf-8") -> Corp
                 f"{where(path, number)}: expected {n_cols} columns as on line {n_cols_line}, "
                 f"found {len(fields)}"
             )
+        if new_document and not length:
+            if lengths and documents[-1] != len(lengths):
+                documents.append(len(lengths))     # this sentence opens a document
+            new_document = False
         words.append(fields[0])
         tags.append(fields[-1])
         lines.append(number)
@@ -227,6 +246,7 @@ def read_conll(path, require_tags: bool = True, encoding: str = "utf-8") -> Corp
         np.array(tags, dtype=object) if n_cols and n_cols > 1 else None,
         np.array(lines, dtype=np.int64),
         str(path),
+        documents=np.array(documents, dtype=np.int64),
     )
     corpus._read_tags()  # also validates every tag
     return corpus

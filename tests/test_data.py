@@ -82,6 +82,19 @@ def test_docstart_without_blank_line_after(tmp_path):
     assert lines == [2, 3, 6]
 
 
+def test_docstart_lines_start_documents(tmp_path):
+    docs = "-DOCSTART- O\n\na O\n\nb O\n\n-DOCSTART- O\n\n-DOCSTART- O\nc O\nd O\n\n-DOCSTART- O\ne O\n"
+    c = read_conll(write(tmp_path, docs))
+    assert c.lengths.tolist() == [1, 1, 2, 1]
+    assert c.documents.tolist() == [0, 2, 3]              # an empty document leaves no trace
+    assert read_conll(write(tmp_path, "a O\n\nb O\n")).document_starts.tolist() == [0]
+    assert read_conll(write(tmp_path, "a O\n-DOCSTART- O\nb O\n")).documents.tolist() == [0, 1]
+    assert Corpus.from_sentences([["a"], ["b"]]).document_starts.tolist() == [0]
+    assert c.subset([3, 0, 1, 2]).documents.tolist() == [0, 1, 3]
+    assert with_case_variants(c, ["lower"]).documents.tolist() == [0, 2, 3, 4, 6, 7]
+    assert recase(c, "upper").documents.tolist() == [0, 2, 3]
+
+
 def test_docstart_inside_sentence_ends_it(tmp_path):
     c = read_conll(write(tmp_path, "a O\n-DOCSTART- O\nb O\n"))
     assert c.lengths.tolist() == [1, 1]
