@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy as _copy
 import os
 import sys
 import traceback
@@ -10,6 +11,7 @@ from pathlib import Path
 import click
 
 import nerwin
+from nerwin.consistency import RULES
 from nerwin.errors import DataError, NerwinError, one_line
 
 
@@ -111,6 +113,19 @@ set_option = click.option("--set", "overrides", multiple=True, metavar="SECTION.
 # a string, not a Path: "en" names the shipped model, "./en" a folder of that name
 model_option = click.option("--model", default="en", show_default=True, type=click.Path(readable=False), metavar="NAME|PATH",
                             help="A shipped model (en: English, CoNLL-2003), a model file or a run folder.")
+consistency_option = click.option("--consistency", type=click.Choice(RULES), default=None,
+                                  help="Document-level consistency rule (default: the model's "
+                                       "model.consistency); per-surname types a surname PER after the full name.")
+
+
+def _with_consistency(tagger, consistency):
+    """The tagger, or a copy of it whose ``model.consistency`` is ``--consistency`` when given
+    (the copy shares the network: a tagger loaded once per process stays as it is)."""
+    if not consistency:
+        return tagger
+    copy = _copy.copy(tagger)
+    copy.config = {**tagger.config, "model": {**tagger.config["model"], "consistency": consistency}}
+    return copy
 
 
 @cli.command()
@@ -168,14 +183,15 @@ def train(config_path, overrides, out, resume, overwrite, keep_checkpoint, quiet
 @click.option("--case", "cases", callback=lambda ctx, param, value: _case_list(value), metavar="LIST",
               help="Score the file as written and/or re-cased: a comma list of as-is, lower, upper, "
                    "title (e.g. as-is,lower,upper); each variant is reported under its name.")
-def evaluate(model, data, fmt, scheme, mode, confusion, n_errors, output, encoding, cases):
+@consistency_option
+def evaluate(model, data, fmt, scheme, mode, confusion, n_errors, output, encoding, cases, consistency):
     """Score a model on a gold corpus: entity P/R/F1 as conlleval computes them."""
     from nerwin import scoring, tables
     from nerwin.data import read_conll, recase
     from nerwin.files import atomic_write_text
     from nerwin.tagger import Tagger
 
-    tagger = Tagger.load(model)
+    tagger = _with_consistency(Tagger.load(model), consistency)
     corpus = read_conll(data, encoding=encoding)
     repaired = corpus.repair_warning()
     if repaired:
@@ -253,8 +269,9 @@ def _case_list(value: str | None) -> list[str] | None:
 @click.option("--scheduler", metavar="ADDRESS|local",
               help="Tag the input files on a Dask cluster (needs nerwin[dask] and --output-dir): "
                    "a scheduler address, or 'local' for worker processes on this machine.")
+@consistency_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
-def predict(model, text, inputs, fmt, scheme, output, batch_size, jobs, output_dir, scheduler, quiet):
+def predict(model, text, inputs, fmt, scheme, output, batch_size, jobs, output_dir, scheduler, consistency, quiet):
     """Tag raw text given as arguments, files or standard input (when neither is given).
 
     Files and standard input are streamed: read in pieces, cut between sentences, tagged
@@ -280,6 +297,9 @@ def predict(model, text, inputs, fmt, scheme, output, batch_size, jobs, output_d
         raise click.UsageError("--scheduler writes one output per input file: give --output-dir")
     if scheduler and jobs != 1:
         raise click.UsageError("--jobs runs processes here, --scheduler on a Dask cluster: choose one")
+    if consistency and (output_dir or jobs > 1):
+        raise click.UsageError("--consistency applies to tagging in this process; worker processes "
+                               "decode as the model's config says (model.consistency)")
     if (output_dir or jobs > 1) and not files_only:
         raise click.UsageError(f"{'--output-dir' if output_dir else '--jobs'} tags input files (--input); "
                                "TEXT arguments and standard input are tagged by one process")
@@ -306,7 +326,7 @@ def predict(model, text, inputs, fmt, scheme, output, batch_size, jobs, output_d
         if jobs > 1:
             parallel.tag_to_stream(paths, out, model, jobs, fmt, scheme, batch_size, bar.update)
             return
-        tagger = parallel.load_model(model)
+        tagger = _with_consistency(parallel.load_model(model), consistency)
         documents = [text_chunks(t) for t in text] + [_read_text(p, bar.update) for p in paths]
         writer = WRITERS[fmt](out, tagger.labels.types, [None] * len(text) + [str(p) for p in paths])
         writer.write(tag_documents(tagger, documents, scheme, batch_size))

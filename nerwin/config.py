@@ -17,6 +17,7 @@ import re
 import tomllib
 from pathlib import Path
 
+from nerwin.consistency import RULES
 from nerwin.decode import DECODERS
 from nerwin.errors import ConfigError, shorten
 from nerwin.nn.activations import ACTIVATIONS, PARAMETRIC
@@ -52,6 +53,7 @@ DEFAULTS = {
         "init": "he_uniform",
         "maxout_pieces": 2,
         "decode": "viterbi",
+        "consistency": "none",
         "prelu_init": 0.25,
     },
     "loss": {
@@ -102,6 +104,7 @@ CHOICES = {
     "optimizer.name": tuple(OPTIMIZERS),
     "schedule.name": tuple(SCHEDULES),
     "model.decode": DECODERS,
+    "model.consistency": RULES,
     "schedule.per": ("epoch", "step"),
 }
 

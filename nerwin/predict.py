@@ -15,6 +15,7 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from nerwin import tags as T
+from nerwin.consistency import DocumentConsistency
 from nerwin.data import Corpus
 from nerwin.segment import SURROGATES, Segment, Sentence, segments, text_chunks
 from nerwin.tagger import Tagger, load_shared, model_key
@@ -62,15 +63,20 @@ def tag_segments(tagger: Tagger, segs: Iterable[Segment], scheme: str = "iob2",
                  batch_size: int = BATCH_SENTENCES) -> Iterator[Segment]:
     """Tag segments ``batch_size`` sentences per network call, the sentences of consecutive
     segments together; yields each segment, tagged, in order, as soon as all its sentences are.
+    Sentences are tagged in order, so the consistency rule (:meth:`Tagger.consistency`) carries
+    what it knows of a document from one segment to the next.
 
     Sentences wait until there are ``batch_size`` of them, or :data:`BATCH_TOKENS` tokens, or
     :data:`BATCH_CHARS` characters of text in the waiting segments (then all are tagged)."""
+    consistent = tagger.consistency()
     pending: deque[Segment] = deque()
     waiting: list[Sentence] = []
+    docs: list[int] = []          # the document of each waiting sentence
     n_tokens = n_chars = 0
     for seg in segs:
         pending.append(seg)
         waiting += seg.sentences
+        docs += [seg.doc] * len(seg.sentences)
         n_tokens += sum(len(s.tokens) for s in seg.sentences)
         n_chars += len(seg.text)
         if len(waiting) < batch_size and n_tokens < BATCH_TOKENS and n_chars < BATCH_CHARS:
@@ -78,20 +84,25 @@ def tag_segments(tagger: Tagger, segs: Iterable[Segment], scheme: str = "iob2",
         n = len(waiting) if n_tokens >= BATCH_TOKENS or n_chars >= BATCH_CHARS else \
             len(waiting) - len(waiting) % batch_size
         for i in range(0, n, batch_size):
-            tag_sentences(tagger, waiting[i:i + batch_size], scheme)
-        waiting = waiting[n:]
+            tag_sentences(tagger, waiting[i:i + batch_size], scheme, docs[i:i + batch_size], consistent)
+        waiting, docs = waiting[n:], docs[n:]
         first_waiting = waiting[0] if waiting else None
         while pending and not any(s is first_waiting for s in pending[0].sentences):
             yield pending.popleft()
         n_tokens = sum(len(s.tokens) for s in waiting)
         n_chars = sum(len(seg.text) for seg in pending)
     for i in range(0, len(waiting), batch_size):
-        tag_sentences(tagger, waiting[i:i + batch_size], scheme)
+        tag_sentences(tagger, waiting[i:i + batch_size], scheme, docs[i:i + batch_size], consistent)
     yield from pending
 
 
-def tag_sentences(tagger: Tagger, sentences: list[Sentence], scheme: str = "iob2") -> None:
-    """Fill in the tags and entities of ``sentences``: one network call for all of them."""
+def tag_sentences(tagger: Tagger, sentences: list[Sentence], scheme: str = "iob2",
+                  docs: list[int] | None = None, consistent: DocumentConsistency | None = None) -> None:
+    """Fill in the tags and entities of ``sentences``: one network call for all of them.
+
+    ``docs`` gives the document of each sentence (default: all in one), ``consistent`` the
+    consistency pass that earlier sentences of those documents went through (default: a
+    fresh one, :meth:`Tagger.consistency`)."""
     lengths = np.array([len(s.tokens) for s in sentences], np.int64)
     if not lengths.sum():
         return
@@ -102,6 +113,9 @@ def tag_sentences(tagger: Tagger, sentences: list[Sentence], scheme: str = "iob2
     corpus = Corpus(words, lengths)
     offsets, first = corpus.offsets, corpus.first
     spans = tagger.labels.decode(classes, first)
+    owner = np.searchsorted(offsets, spans.start, side="right") - 1
+    sentence_docs = np.zeros(len(sentences), np.int64) if docs is None else np.asarray(docs, np.int64)
+    spans = (consistent or tagger.consistency())(spans, words, sentence_docs[owner])
     tags = T.to_strings(*T.encode(spans, len(words), scheme, first), tagger.labels.types).tolist()
     bounds = offsets.tolist()
     for k, s in enumerate(sentences):
@@ -109,7 +123,6 @@ def tag_sentences(tagger: Tagger, sentences: list[Sentence], scheme: str = "iob2
         s.entities = []
     types = tagger.labels.types
     scores = ((confidence[spans.end] - confidence[spans.start]) / (spans.end - spans.start)).tolist()
-    owner = np.searchsorted(offsets, spans.start, side="right") - 1
     for a, b, label, k, score in zip(spans.start.tolist(), spans.end.tolist(), spans.label.tolist(),
                                      owner.tolist(), scores):   # Python numbers: no NumPy scalars per entity
         s = sentences[k]

@@ -19,6 +19,7 @@ import numpy as np
 
 from nerwin import config as cfg
 from nerwin import tags as T
+from nerwin.consistency import DocumentConsistency
 from nerwin.data import Corpus
 from nerwin.decode import viterbi
 from nerwin.embeddings import Pretrained, load_pretrained
@@ -101,11 +102,19 @@ class Tagger:
         first = Corpus(words, lengths).first
         return self.labels.decode(self.predict_classes(self.featurize(words, lengths), lengths), first)
 
+    def consistency(self) -> DocumentConsistency:
+        """A fresh pass of the document-level rule ``model.consistency`` over entity spans
+        (:mod:`nerwin.consistency`), to be given a stream's documents in order."""
+        return DocumentConsistency(self.config["model"]["consistency"], self.labels.types)
+
     def tag(self, corpus: Corpus, scheme: str | None = None) -> np.ndarray:
-        """Predicted tag strings for a corpus, in ``scheme`` (default: the corpus's own, or iob2)."""
+        """Predicted tag strings for a corpus, in ``scheme`` (default: the corpus's own, or iob2);
+        the consistency rule runs within each of the corpus's documents."""
         scheme = scheme or corpus.scheme or "iob2"
         first = corpus.first
         sp = self.predict_spans(corpus.words, corpus.lengths)
+        doc_starts = corpus.offsets[corpus.document_starts]             # first token of each document
+        sp = self.consistency()(sp, corpus.words, np.searchsorted(doc_starts, sp.start, side="right") - 1)
         prefix, type_ = T.encode(sp, corpus.n_tokens, scheme, first)
         return T.to_strings(prefix, type_, self.labels.types)
 
