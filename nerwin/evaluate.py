@@ -12,7 +12,8 @@ from nerwin.scoring import score
 from nerwin.tagger import Tagger
 
 
-def evaluate(tagger: Tagger, corpus: Corpus) -> dict:
+def evaluate(tagger: Tagger, corpus: Corpus, consistency: bool = True) -> dict:
     """Entity-level scores of a tagger on a gold corpus (tags compared in its own scheme),
-    as :func:`nerwin.scoring.score` gives them."""
-    return score(corpus.tags, tagger.tag(corpus), corpus.first)
+    as :func:`nerwin.scoring.score` gives them; ``consistency=False`` leaves out the
+    document-level rule (:meth:`Tagger.tag`)."""
+    return score(corpus.tags, tagger.tag(corpus, consistency=consistency), corpus.first)

@@ -107,14 +107,16 @@ class Tagger:
         (:mod:`nerwin.consistency`), to be given a stream's documents in order."""
         return DocumentConsistency(self.config["model"]["consistency"], self.labels.types)
 
-    def tag(self, corpus: Corpus, scheme: str | None = None) -> np.ndarray:
+    def tag(self, corpus: Corpus, scheme: str | None = None, consistency: bool = True) -> np.ndarray:
         """Predicted tag strings for a corpus, in ``scheme`` (default: the corpus's own, or iob2);
-        the consistency rule runs within each of the corpus's documents."""
+        the consistency rule runs within each of the corpus's documents unless ``consistency``
+        is False (the network's own decoding, which training chooses its epoch by)."""
         scheme = scheme or corpus.scheme or "iob2"
         first = corpus.first
         sp = self.predict_spans(corpus.words, corpus.lengths)
-        doc_starts = corpus.offsets[corpus.document_starts]             # first token of each document
-        sp = self.consistency()(sp, corpus.words, np.searchsorted(doc_starts, sp.start, side="right") - 1)
+        if consistency:
+            doc_starts = corpus.offsets[corpus.document_starts]         # first token of each document
+            sp = self.consistency()(sp, corpus.words, np.searchsorted(doc_starts, sp.start, side="right") - 1)
         prefix, type_ = T.encode(sp, corpus.n_tokens, scheme, first)
         return T.to_strings(prefix, type_, self.labels.types)
 

@@ -264,7 +264,9 @@ def _end_epoch(tagger: Tagger, dev_c: Corpus, p: Progress, config: dict, n: int,
     t = config["train"]
     train_time = time.perf_counter() - start
     evaluated = p.epoch == t["epochs"] or p.epoch % t["eval_every"] == 0
-    result = evaluate(tagger, dev_c) if evaluated else NOT_EVALUATED
+    # The epoch is chosen on the network's own decoding: model.consistency is a document-level
+    # pass over its output, so switching it on or off never changes the weights a run keeps.
+    result = evaluate(tagger, dev_c, consistency=False) if evaluated else NOT_EVALUATED
     row = {
         "epoch": p.epoch, "loss": p.epoch_loss / n, "dev_precision": result["precision"],
         "dev_recall": result["recall"], "dev_f1": result["f1"], "dev_accuracy": result["token_accuracy"],

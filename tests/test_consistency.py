@@ -1,5 +1,7 @@
 """Document-level consistency (model.consistency): the rule, documents in corpora and streams."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -110,3 +112,25 @@ def test_tagging_a_corpus_keeps_to_its_documents(tmp_path):
     corpus = read_conll(path)
     assert RuleTagger("per-surname").tag(corpus, "iob2").tolist() == ["B-PER", "I-PER", "B-PER", "B-ORG"]
     assert RuleTagger("none").tag(corpus, "iob2").tolist() == ["B-PER", "I-PER", "B-ORG", "B-ORG"]
+
+
+def test_eval_and_predict_switch_the_rule(monkeypatch, tmp_path):
+    from click.testing import CliRunner
+    from nerwin.cli import cli
+
+    monkeypatch.setattr(Tagger, "load", classmethod(lambda cls, path: RuleTagger("none")))
+    run = lambda *args: CliRunner().invoke(cli, [str(a) for a in args])
+    data = tmp_path / "gold.conll"
+    data.write_text("-DOCSTART- O\n\nJohn B-PER\nSmith I-PER\ncame O\n\nSmith B-PER\nleft O\n", encoding="utf-8")
+    f1 = {}
+    for rule in ("none", "per-surname"):
+        out = run("eval", "--data", data, "--format", "json", "--consistency", rule)
+        assert out.exit_code == 0, out.output
+        f1[rule] = json.loads(out.output)["f1"]
+        out = run("predict", "--format", "jsonl", "--consistency", rule, "John Smith came. Smith left.")
+        labels = [e["label"] for line in out.output.splitlines() for e in json.loads(line)["entities"]]
+        assert labels == ["PER", "PER" if rule != "none" else "ORG"]
+    assert f1 == {"none": 50.0, "per-surname": 100.0}
+    assert json.loads(run("eval", "--data", data, "--format", "json").output)["f1"] == 50.0   # the model's own
+    out = run("eval", "--data", data, "--consistency", "all")
+    assert out.exit_code == 2 and "per-surname" in out.output
