@@ -24,7 +24,8 @@ CASES = ("lower", "upper")   # scored besides the file as written
 INPUT = ("English news-style text, tokenized as CoNLL-2003 is (nerwin predict does this). "
          "Trained on eng.train as written and on its lower- and upper-cased copies, so all "
          "lower-case text (captions, chat, queries) and ALL-CAPS text (headlines) are tagged too; "
-         "best on ordinarily cased text. Entity types: PER, ORG, LOC, MISC.")
+         "best on ordinarily cased text. A surname on its own after the full name earlier in the "
+         "same document is typed PER (model.consistency). Entity types: PER, ORG, LOC, MISC.")
 
 
 def _scores(result: dict) -> dict:

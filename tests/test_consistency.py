@@ -112,6 +112,9 @@ def test_tagging_a_corpus_keeps_to_its_documents(tmp_path):
     corpus = read_conll(path)
     assert RuleTagger("per-surname").tag(corpus, "iob2").tolist() == ["B-PER", "I-PER", "B-PER", "B-ORG"]
     assert RuleTagger("none").tag(corpus, "iob2").tolist() == ["B-PER", "I-PER", "B-ORG", "B-ORG"]
+    from nerwin.evaluate import evaluate           # training's dev score leaves the rule out
+    assert evaluate(RuleTagger("per-surname"), corpus)["f1"] == 100.0
+    assert evaluate(RuleTagger("per-surname"), corpus, consistency=False)["f1"] == pytest.approx(200 / 3)
 
 
 def test_eval_and_predict_switch_the_rule(monkeypatch, tmp_path):
