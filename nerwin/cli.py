@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy as _copy
 import os
 import sys
 import traceback
@@ -119,13 +118,9 @@ consistency_option = click.option("--consistency", type=click.Choice(RULES), def
 
 
 def _with_consistency(tagger, consistency):
-    """The tagger, or a copy of it whose ``model.consistency`` is ``--consistency`` when given
-    (the copy shares the network: a tagger loaded once per process stays as it is)."""
-    if not consistency:
-        return tagger
-    copy = _copy.copy(tagger)
-    copy.config = {**tagger.config, "model": {**tagger.config["model"], "consistency": consistency}}
-    return copy
+    """The tagger, decoding with ``--consistency`` when it is given (a new tagger: one loaded
+    once per process stays as it is)."""
+    return tagger.with_consistency(consistency) if consistency else tagger
 
 
 @cli.command()

@@ -107,6 +107,15 @@ class Tagger:
         (:mod:`nerwin.consistency`), to be given a stream's documents in order."""
         return DocumentConsistency(self.config["model"]["consistency"], self.labels.types)
 
+    def with_consistency(self, rule: str) -> "Tagger":
+        """This tagger decoding with the consistency rule ``rule`` (one of
+        :data:`~nerwin.consistency.RULES`): a new tagger sharing the network, vocabulary and vectors."""
+        DocumentConsistency(rule, self.labels.types)     # refuses an unknown rule
+        config = {**self.config, "model": {**self.config["model"], "consistency": rule}}
+        new = object.__new__(type(self))      # not copy.copy: pickling a tagger writes its model file
+        new.__dict__.update(self.__dict__, config=config)
+        return new
+
     def tag(self, corpus: Corpus, scheme: str | None = None, consistency: bool = True) -> np.ndarray:
         """Predicted tag strings for a corpus, in ``scheme`` (default: the corpus's own, or iob2);
         the consistency rule runs within each of the corpus's documents unless ``consistency``

@@ -121,7 +121,10 @@ def test_eval_and_predict_switch_the_rule(monkeypatch, tmp_path):
     from click.testing import CliRunner
     from nerwin.cli import cli
 
-    monkeypatch.setattr(Tagger, "load", classmethod(lambda cls, path: RuleTagger("none")))
+    from nerwin import parallel
+
+    monkeypatch.setattr(Tagger, "load", classmethod(lambda cls, path: RuleTagger("none")))          # eval
+    monkeypatch.setattr(parallel, "load_model", lambda model=None: RuleTagger("none"))           # predict
     run = lambda *args: CliRunner().invoke(cli, [str(a) for a in args])
     data = tmp_path / "gold.conll"
     data.write_text("-DOCSTART- O\n\nJohn B-PER\nSmith I-PER\ncame O\n\nSmith B-PER\nleft O\n", encoding="utf-8")
@@ -137,3 +140,14 @@ def test_eval_and_predict_switch_the_rule(monkeypatch, tmp_path):
     assert json.loads(run("eval", "--data", data, "--format", "json").output)["f1"] == 50.0   # the model's own
     out = run("eval", "--data", data, "--consistency", "all")
     assert out.exit_code == 2 and "per-surname" in out.output
+    out = run("predict", "--consistency", "none", "--jobs", 2, "--input", data)
+    assert out.exit_code == 2 and "worker processes" in out.output
+
+
+def test_with_consistency_leaves_the_tagger_as_it_is():
+    tagger = RuleTagger("none")
+    other = tagger.with_consistency("per-surname")
+    assert tagger.config["model"]["consistency"] == "none" and other.config["model"]["consistency"] == "per-surname"
+    assert other.labels is tagger.labels and type(other) is RuleTagger
+    with pytest.raises(ValueError, match="per-surname"):
+        tagger.with_consistency("all")
