@@ -229,6 +229,7 @@ def test_debug_shows_the_traceback():
 def test_predict_without_model_and_without_shipped_model(monkeypatch, tmp_path):
     import nerwin.tagger
     monkeypatch.setattr(nerwin.tagger, "SHIPPED_MODELS", tmp_path)
+    nerwin.tagger._shared.cache_clear()          # "en" loaded by an earlier test stays cached
     result = invoke("predict", "Paris")
     assert result.exit_code == 1
     assert f"en: the shipped model is missing from this installation ({tmp_path / 'en.npz'})" in result.output
