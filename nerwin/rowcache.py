@@ -15,7 +15,6 @@ no copy, never an error.
 
 from __future__ import annotations
 
-import json
 import mmap
 import os
 
@@ -23,11 +22,10 @@ import numpy as np
 
 from nerwin.errors import DataError
 from nerwin.files import atomic_file
-from nerwin.wordindex import cache_dir
+from nerwin.wordindex import HEADER, cache_dir, read_header, write_header
 
 MAGIC = b"nerwin row-major matrix\n"
 VERSION = 1
-HEADER = 4096
 BLOCK = 32768     # rows converted at a time while building (6.5 MB of 50d float32)
 
 
@@ -92,7 +90,7 @@ def _columns(source: np.memmap, start: int, stop: int) -> np.ndarray:
 def _write(f, key: str, source: np.memmap) -> None:
     n, d = source.shape
     meta = {"version": VERSION, "key": key, "rows": n, "dim": d, "dtype": "<f4"}
-    f.write((MAGIC + json.dumps(meta).encode("ascii")).ljust(HEADER, b" "))
+    write_header(f, MAGIC, meta)
     for start in range(0, n, BLOCK):
         f.write(_columns(source, start, min(start + BLOCK, n)).astype("<f4", copy=False).tobytes())
 
@@ -101,11 +99,8 @@ def _open(path, key: str, n: int, d: int, source: np.memmap) -> MappedRows | Non
     """The mapped file if it is whole and was made from this source, else None."""
     try:
         with open(path, "rb") as f:
-            head = f.read(HEADER)
-            if len(head) != HEADER or not head.startswith(MAGIC):
-                return None
-            meta = json.loads(head[len(MAGIC):])
-            if meta.get("key") != key or (meta.get("rows"), meta.get("dim"), meta.get("dtype")) != (n, d, "<f4"):
+            meta = read_header(f, MAGIC)
+            if meta is None or meta.get("key") != key or (meta.get("rows"), meta.get("dim"), meta.get("dtype")) != (n, d, "<f4"):
                 return None
             if os.fstat(f.fileno()).st_size != HEADER + n * d * 4:
                 return None

@@ -123,7 +123,7 @@ class WordIndex:
             crc = zlib.crc32(chunks[-1], crc)
         meta = {"version": VERSION, "key": key, "n": len(self.hashes), "rows": len(self),
                 "blob": len(self.blob), "order": order, "crc32": crc}
-        f.write((MAGIC + json.dumps(meta).encode("ascii")).ljust(HEADER, b" "))
+        write_header(f, MAGIC, meta)
         for chunk in chunks:
             f.write(chunk)
 
@@ -133,11 +133,8 @@ class WordIndex:
         from another source (``key``), is of another version, truncated or damaged."""
         try:
             with open(path, "rb") as f:
-                head = f.read(HEADER)
-                if len(head) != HEADER or not head.startswith(MAGIC):
-                    return None
-                meta = json.loads(head[len(MAGIC):])
-                if meta.get("version") != VERSION or meta.get("key") != key:
+                meta = read_header(f, MAGIC)
+                if meta is None or meta.get("version") != VERSION or meta.get("key") != key:
                     return None
                 layout = _layout(meta["n"], meta["rows"], meta["blob"], meta["order"])
                 name, dtype, start, count = layout[-1]
@@ -154,6 +151,20 @@ class WordIndex:
             return None
         arrays = {name: np.frombuffer(mm, dtype, count, start) for name, dtype, start, count in layout}
         return cls(arrays["hashes"], arrays["order"], arrays["offsets"], arrays["blob"])
+
+
+def write_header(f, magic: bytes, meta: dict) -> None:
+    """A cache file's first :data:`HEADER` bytes: ``magic``, then ``meta`` as JSON, padded with spaces."""
+    f.write((magic + json.dumps(meta).encode("ascii")).ljust(HEADER, b" "))
+
+
+def read_header(f, magic: bytes) -> dict | None:
+    """The ``meta`` :func:`write_header` wrote, or None when the file does not start so
+    (ValueError for a header that is not JSON)."""
+    head = f.read(HEADER)
+    if len(head) != HEADER or not head.startswith(magic):
+        return None
+    return json.loads(head[len(magic):])
 
 
 def _layout(n: int, rows: int, blob: int, order: str) -> list[tuple[str, np.dtype, int, int]]:
