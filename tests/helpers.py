@@ -2,6 +2,7 @@
 hand-made bad inputs under ``fixtures/bad``; tag sequences scored, the golden ``word gold
 predicted`` files read, and one hand-checked case of errors."""
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -84,3 +85,11 @@ ERR_WORDS = ["Yesterday", "the", "President", "visited", "New", "York", "and", "
 ERR_GOLD = ["O", "O", "O", "O", "B-LOC", "I-LOC", "O", "O", "B-LOC", "I-LOC", "O", "O", "B-LOC", "O", "O"]
 ERR_PRED = ["O", "O", "B-PER", "O", "B-LOC", "O", "O", "O", "B-LOC", "O", "O", "O", "B-ORG", "O", "O"]
 ERR_FIRST = first_mask(15, (0, 12))
+
+
+def damaged(data: bytes, kind: str) -> bytes | None:
+    """A cache file's bytes damaged in one of the ways every cache must survive: cut short by
+    a few bytes, extended with zeros, replaced by random bytes, or emptied; None for other
+    kinds (the test damages it its own way)."""
+    return {"truncate": lambda: data[:-7], "extend": lambda: data + b"\0" * 8,
+            "garbage": lambda: os.urandom(len(data)), "empty": lambda: b""}.get(kind, lambda: None)()

@@ -63,15 +63,20 @@ def test_a_dangling_symlink_creates_its_target(tmp_path):
     assert link.is_symlink() and (tmp_path / "target.txt").read_bytes() == b"new"
 
 
-def test_a_fifo_stays_a_fifo_and_its_reader_gets_the_data(tmp_path):
-    fifo = tmp_path / "fifo"
-    os.mkfifo(fifo)
+def read_while(fifo, write) -> bytes | None:
+    """What a reader of ``fifo`` gets while ``write()`` runs (None if it got nothing in 30 s)."""
     got = []
     reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
     reader.start()
-    atomic_write(fifo, b"through the pipe")
+    write()
     reader.join(timeout=30)
-    assert got == [b"through the pipe"]
+    return got[0] if got else None
+
+
+def test_a_fifo_stays_a_fifo_and_its_reader_gets_the_data(tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    assert read_while(fifo, lambda: atomic_write(fifo, b"through the pipe")) == b"through the pipe"
     assert stat.S_ISFIFO(fifo.lstat().st_mode)
     assert os.listdir(tmp_path) == ["fifo"]
 
@@ -80,12 +85,8 @@ def test_a_symlink_to_a_fifo_writes_into_the_fifo(tmp_path):
     fifo, link = tmp_path / "fifo", tmp_path / "link"
     os.mkfifo(fifo)
     link.symlink_to(fifo)
-    got = []
-    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
-    reader.start()
-    atomic_write(link, b"data")
-    reader.join(timeout=30)
-    assert got == [b"data"] and link.is_symlink() and stat.S_ISFIFO(fifo.lstat().st_mode)
+    assert read_while(fifo, lambda: atomic_write(link, b"data")) == b"data"
+    assert link.is_symlink() and stat.S_ISFIFO(fifo.lstat().st_mode)
 
 
 def test_dev_null_stays_a_device():

@@ -11,6 +11,8 @@ import nerwin.rowcache as rc
 import nerwin.wordindex as wi
 from nerwin.embeddings import Pretrained, load_pretrained
 
+from helpers import damaged
+
 
 @pytest.fixture
 def cache(tmp_path, monkeypatch):
@@ -55,14 +57,8 @@ def test_a_damaged_copy_is_rebuilt(tmp_path, cache, damage):
     rc.row_major("m.rows", mapped)
     path = cache / "m.rows"
     data = bytearray(path.read_bytes())
-    if damage == "truncate":
-        data = data[:-4]
-    elif damage == "extend":
-        data += b"\0" * 4
-    elif damage == "garbage":
-        data = bytearray(os.urandom(len(data)))
-    elif damage == "empty":
-        data = bytearray()
+    if (common := damaged(bytes(data), damage)) is not None:
+        data = bytearray(common)
     elif damage == "key":
         data = data.replace(b'"key": "v', b'"key": "w')
     else:   # one of the rows checked on opening holds another value

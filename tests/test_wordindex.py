@@ -18,6 +18,7 @@ from nerwin.features import Vocabulary, casing
 from nerwin.wordindex import WordIndex, cached
 
 from conftest import SAMPLE
+from helpers import damaged
 
 TRICKY = ["", " ", "the", "The", "THE", "café", "cafe\u0301", "ß", "SS", "İ", "i̇", "\x00", "a\x00b", "tab\t",
           "nan", "NaN", "None", "null", "<unk>", "日本", "😀", "-" * 68, "0", "00", "１２"]
@@ -207,16 +208,10 @@ def test_damaged_cache_is_rebuilt(tmp_path, cache, damage):
     cached("t.index", source, counting_build(words)[0])
     path = cache / "t.index"
     data = bytearray(path.read_bytes())
-    if damage == "flip":
+    if (common := damaged(bytes(data), damage)) is not None:
+        data = bytearray(common)
+    elif damage == "flip":
         data[-5] ^= 0x01
-    elif damage == "truncate":
-        data = data[:-7]
-    elif damage == "extend":
-        data += b"\0" * 8
-    elif damage == "garbage":
-        data = bytearray(os.urandom(len(data)))
-    elif damage == "empty":
-        data = bytearray()
     elif damage == "header":
         data[len(wi.MAGIC):len(wi.MAGIC) + 9] = b'{"n": -1,'
     else:
