@@ -1,9 +1,9 @@
-"""Words to window features: vocabulary ids, casing ids and the 5-word windows.
+"""Words to window features: vocabulary ids, casing ids, suffix ids and the 5-word windows.
 
 Each token becomes the window of ``size`` tokens centred on it (2 left, centre, 2 right
-for size 5), padded with ``<s>`` / ``</s>`` at sentence edges. A window is two rows of
-integers, word ids and casing ids; the network gathers their vectors. Whole corpora are
-converted at once, as index arrays.
+for size 5), padded with ``<s>`` / ``</s>`` at sentence edges. A window is rows of
+integers, word ids, casing ids and (when the model has them) suffix ids; the network
+gathers their vectors. Whole corpora are converted at once, as index arrays.
 """
 
 from __future__ import annotations
@@ -75,9 +75,19 @@ def _casing(word: str) -> int:
     return CASINGS.index("other")
 
 
+def suffixes_distinct(keys, length: int) -> np.ndarray:
+    """The last ``length`` characters (code points) of each normalised word, the whole word
+    where it is shorter: an object array. A short word's suffix is shorter than ``length``,
+    so it never equals the suffix of a longer word."""
+    out = np.empty(len(keys), object)
+    out[:] = [k[-length:] for k in keys]
+    return out
+
+
 @dataclass
 class Windows:
-    """A corpus as windows: ``words`` and ``casing`` ids, both (n tokens, window size).
+    """A corpus as windows: ``words``, ``casing`` and ``suffix`` ids, each (n tokens, window
+    size); ``suffix`` is (n, 0) for a model without suffix features.
 
     ``extra`` (k, d) holds pretrained vectors of words the model's vocabulary lacks; their
     ids are ``V .. V + k - 1``, after the model's own V rows.
@@ -86,6 +96,7 @@ class Windows:
     words: np.ndarray
     casing: np.ndarray
     extra: np.ndarray
+    suffix: np.ndarray
 
     def __len__(self) -> int:
         return len(self.words)
@@ -150,9 +161,10 @@ class Vocabulary:
         return normalize(words, self.lowercase, self.digits)
 
     def featurize(self, words, lengths, size: int, pretrained: Pretrained | None = None,
-                  uncased: bool = False) -> Windows:
-        """Windows of word and casing ids for a flat word array with sentence ``lengths``;
-        with ``uncased``, tokens :func:`uncased_tokens` marks get the casing ``uncased``."""
+                  uncased: bool = False, suffixes: Suffixes | None = None) -> Windows:
+        """Windows of word, casing and suffix ids for a flat word array with sentence
+        ``lengths``; with ``uncased``, tokens :func:`uncased_tokens` marks get the casing
+        ``uncased``; without ``suffixes``, the suffix windows are (n, 0)."""
         uniq, codes = factorize(np.asarray(words, dtype=object))   # the work is per distinct word
         keys = normalize_distinct(uniq, self.lowercase, self.digits)
         ids = self.lookup(keys)
@@ -170,4 +182,41 @@ class Vocabulary:
             flat = uncased_tokens(uniq, codes, lengths) & (case_ids != CASINGS.index("digit"))
             case_ids[flat] = CASINGS.index("uncased")
         case_windows = windows(case_ids, lengths, size, 0, 0)
-        return Windows(word_windows, case_windows, extra)
+        if suffixes is None:
+            suffix_windows = np.zeros((len(word_windows), 0), np.int32)
+        else:
+            suffix_ids = suffixes.ids(suffixes.keys(uniq))[codes]
+            suffix_windows = windows(suffix_ids, lengths, size, suffixes.pad_left, suffixes.pad_right)
+        return Windows(word_windows, case_windows, extra, suffix_windows)
+
+
+class Suffixes(Vocabulary):
+    """The suffix table: ``<unk>``, ``<s>``, ``</s>``, then the suffixes of the training words
+    (the last ``length`` characters of their normalised forms, :func:`suffixes_distinct`)
+    seen ``min_count`` times or more, by frequency, then alphabetically. A suffix outside it
+    is ``<unk>``, which the rarer suffixes train.
+    """
+
+    def __init__(self, suffixes, length: int, lowercase: bool = True, digits: bool = False):
+        super().__init__(suffixes, lowercase, digits)
+        self.length = length
+        self.pad_left, self.pad_right = self._ids[PAD_LEFT], self._ids[PAD_RIGHT]
+
+    @classmethod
+    def learn(cls, corpus_words, length: int, min_count: int = 2, lowercase: bool = True,
+              digits: bool = False) -> Suffixes:
+        """The table of a training corpus's words, counted per token."""
+        keys = cls((), length, lowercase, digits).keys(corpus_words)
+        counted = Vocabulary.build(keys, None, min_count, lowercase=False, digits=False)
+        return cls(counted.words[len(SPECIALS):], length, lowercase, digits)
+
+    def keys(self, words) -> np.ndarray:
+        """The lookup key of each word: its normalised form's suffix (worked out per distinct word)."""
+        uniq, codes = factorize(np.asarray(words, dtype=object))
+        return suffixes_distinct(normalize_distinct(uniq, self.lowercase, self.digits), self.length)[codes]
+
+    def ids(self, suffixes) -> np.ndarray:
+        """The id of each suffix, ``<unk>``'s where the table lacks it."""
+        ids = self.lookup(suffixes)
+        ids[ids < 0] = self._ids[UNK]
+        return ids

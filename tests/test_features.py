@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 
 from nerwin.embeddings import Pretrained, load_pretrained
-from nerwin.features import CASINGS, PAD_LEFT, PAD_RIGHT, UNK, Vocabulary, casing, windows
+from nerwin.features import CASINGS, PAD_LEFT, PAD_RIGHT, UNK, Suffixes, Vocabulary, casing, windows
 
 LEFT, RIGHT = 1, 2
 
@@ -213,6 +213,43 @@ def test_featurize_digit_normalisation():
     assert v.keys(["A1b2"]).tolist() == ["a0b0"]
 
 
+# ---------------------------------------------------------------- suffixes
+
+
+def test_suffix_keys_short_words_digits_and_unicode():
+    sfx = Suffixes([], 3)
+    words = ["Nashville", "of", "I", "Kraków", "ZÜRICH", "İzmir", "Chinese", "1996", "x-ray", ""]
+    assert sfx.keys(words).tolist() == ["lle", "of", "i", "ków", "ich", "mir", "ese", "996", "ray", ""]
+    assert Suffixes([], 3, digits=True).keys(["1996", "F16"]).tolist() == ["000", "f00"]
+    assert Suffixes([], 3, lowercase=False).keys(["ZÜRICH", "of"]).tolist() == ["ICH", "of"]
+    assert Suffixes([], 5).keys(["Hamburg", "Nashville"]).tolist() == ["mburg", "ville"]
+    assert Suffixes([], 1).keys(["Paris", "Oslo"]).tolist() == ["s", "o"]
+
+
+def test_suffix_table_counts_per_token_then_sorts_by_frequency_and_alphabet():
+    corpus = ["Hamburg", "Nürnberg", "Berg", "the", "THE", "of", "Paris", "Oslo", "zzz"]
+    sfx = Suffixes.learn(corpus, 3, min_count=2)
+    assert list(sfx.words) == [UNK, PAD_LEFT, PAD_RIGHT, "erg", "the"]   # both seen twice: alphabetical
+    table = list(Suffixes.learn(corpus, 3, min_count=1).words)
+    assert table[3:] == ["erg", "the", "of", "ris", "slo", "urg", "zzz"]
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        shuffled = list(rng.permutation(np.array(corpus, dtype=object)))
+        assert list(Suffixes.learn(shuffled, 3, min_count=1).words) == table
+    assert sfx.length == 3 and sfx.lowercase and not sfx.digits
+
+
+def test_featurize_gives_suffix_windows_with_padding_and_unk():
+    vocab, sfx = Vocabulary(["the"]), Suffixes(["erg", "the", "of"], 3)
+    words = np.array(["Hamburg", "Berg", "of", "THE", "Paris"], dtype=object)
+    w = vocab.featurize(words, np.array([3, 2]), 3, suffixes=sfx)
+    unk, erg, the, of = 0, 3, 4, 5
+    assert w.suffix.tolist() == [[sfx.pad_left, unk, erg], [unk, erg, of], [erg, of, sfx.pad_right],
+                                 [sfx.pad_left, the, unk], [the, unk, sfx.pad_right]]
+    assert w.suffix.dtype == np.int32
+    assert vocab.featurize(words, np.array([5]), 3).suffix.shape == (5, 0)   # no suffix table
+
+
 def test_real_glove():
     pre = load_pretrained("glove-6b-50d")
     assert pre.vectors.shape == (400000, 50)
@@ -237,11 +274,12 @@ _WORDS = st.lists(st.sampled_from(["the", "The", "THE", "Paris", "paris", "x", "
 @settings(max_examples=200, deadline=None)
 @given(_WORDS, st.booleans(), st.booleans())
 def test_featurize_equals_the_plain_rule_token_by_token(words, lowercase, digits):
-    """Computing keys, ids and casing once per distinct word gives every token what looking
-    it up on its own gives."""
+    """Computing keys, ids, casing and suffixes once per distinct word gives every token what
+    looking it up on its own gives."""
     pre = tiny_pretrained()
     v = Vocabulary(["the", "x", "00", "The"], lowercase, digits)
-    w = v.featurize(np.array(words, dtype=object), np.array([len(words)]), 1, pre)
+    sfx = Suffixes(["he", "HE", "00", "é"], 2, lowercase, digits)
+    w = v.featurize(np.array(words, dtype=object), np.array([len(words)]), 1, pre, suffixes=sfx)
     E = np.arange(len(v) * 3, dtype=np.float32).reshape(len(v), 3) - 100   # a stand-in table
     table = np.vstack([E, w.extra]) if w.extra.size else E
     for i, word in enumerate(words):
@@ -251,6 +289,8 @@ def test_featurize_equals_the_plain_rule_token_by_token(words, lowercase, digits
         expected = E[own] if own >= 0 else (pre.vectors[row] if row >= 0 else E[v.lookup([UNK])[0]])
         np.testing.assert_array_equal(table[w.words[i, 0]], expected, err_msg=word)
         assert w.casing[i, 0] == _casing(word)
+        suffix = key[-2:]                                        # the plain rule, word by word
+        assert w.suffix[i, 0] == (sfx.lookup([suffix])[0] if suffix in sfx.words else 0), word
 
 
 @given(st.lists(st.text(max_size=3), max_size=30))
