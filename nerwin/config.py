@@ -45,6 +45,9 @@ DEFAULTS = {
         "dim": 50,
         "casing_dim": 4,
         "uncased": False,
+        "suffix_length": 0,
+        "suffix_dim": 16,
+        "suffix_min_count": 2,
     },
     "model": {
         "window": 5,
@@ -113,6 +116,9 @@ RANGES = {
     "embeddings.min_count": (1, None, True, True),
     "embeddings.lr": (0, None, True, True),
     "embeddings.casing_dim": (0, 64, True, True),
+    "embeddings.suffix_length": (0, 16, True, True),
+    "embeddings.suffix_dim": (1, 256, True, True),
+    "embeddings.suffix_min_count": (1, None, True, True),
     "embeddings.dim": (1, 1024, True, True),
     "model.maxout_pieces": (2, 16, True, True),
     "model.window": (1, 21, True, True),
@@ -141,6 +147,12 @@ RANGES = {
 
 # list-of-string keys: the names each may hold (each at most once)
 NAME_LISTS = {"data.case_variants": ("lower", "upper", "title")}
+
+# A feature's switch and the keys that only matter while it is on: a model stores its config
+# without them while the switch is 0 (:func:`stored`), so a model trained without the
+# feature is the very file it was before the feature existed.
+SWITCHED = {"embeddings.suffix_length": ("embeddings.suffix_length", "embeddings.suffix_dim",
+                                         "embeddings.suffix_min_count")}
 
 
 def defaults() -> dict:
@@ -311,7 +323,8 @@ def network_weights(config: dict) -> int:
     width, and so on; maxout has one set per piece), known before anything is allocated."""
     m, e = config["model"], config["embeddings"]
     pieces = m["maxout_pieces"] if m["activation"] == "maxout" else 1
-    sizes = [m["window"] * (e["dim"] + e["casing_dim"]), *m["hidden"]]
+    suffix_dim = e["suffix_dim"] if e["suffix_length"] else 0
+    sizes = [m["window"] * (e["dim"] + e["casing_dim"] + suffix_dim), *m["hidden"]]
     return sum(a * b * pieces for a, b in zip(sizes, sizes[1:]))
 
 
@@ -374,6 +387,18 @@ def dumps(config: dict) -> str:
         lines = [f"[{section}]"] + [f"{k} = {value(v)}" for k, v in keys.items()]
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks) + "\n"
+
+
+def stored(config: dict) -> dict:
+    """The config as a model stores it: without the keys of a feature that is off (:data:`SWITCHED`)."""
+    off = {key for switch, keys in SWITCHED.items() if not _get(config, switch) for key in keys}
+    return {section: {k: v for k, v in values.items() if f"{section}.{k}" not in off}
+            for section, values in config.items()}
+
+
+def _get(config: dict, dotted: str):
+    section, key = dotted.split(".")
+    return config[section][key]
 
 
 def loads(text: str, origin: str = "config") -> dict:

@@ -183,6 +183,11 @@ def test_wrong_type(override, fragment):
         ('data.case_variants=["lower", "lower"]', "a name is given twice"),
         ("data.case_variants=[1]", "expected a list of names from lower, upper, title"),
         ('data.case_variants="lower"', "expected a list of names"),
+        ("embeddings.suffix_length=-1", "embeddings.suffix_length = -1: expected a value ≥ 0 and ≤ 16"),
+        ("embeddings.suffix_length=17", "expected a value ≥ 0 and ≤ 16"),
+        ("embeddings.suffix_dim=0", "embeddings.suffix_dim = 0: expected a value ≥ 1 and ≤ 256"),
+        ("embeddings.suffix_min_count=0", "embeddings.suffix_min_count = 0: expected a value ≥ 1"),
+        ("embeddings.suffix_length=2.5", "embeddings.suffix_length = 2.5: expected int"),
     ],
 )
 def test_bad_values(override, fragment):
@@ -280,6 +285,15 @@ def test_dumps_loads_round_trip_modified():
     assert back["optimizer"]["eps"] == 1e-12
 
 
+def test_a_model_stores_the_suffix_keys_only_while_suffixes_are_on():
+    off = C.load(None, ["embeddings.suffix_dim=8"])
+    assert "suffix" not in C.dumps(C.stored(off))           # as models stored configs before suffixes
+    assert "suffix_length = 0" in C.dumps(off)               # `config show` lists every key
+    assert C.loads(C.dumps(C.stored(off)))["embeddings"]["suffix_length"] == 0
+    on = C.load(None, ["embeddings.suffix_length=3", "embeddings.suffix_dim=8"])
+    assert C.stored(on) == on and C.loads(C.dumps(C.stored(on))) == on
+
+
 def test_loads_validates():
     text = C.dumps(C.defaults()).replace("window = 5", "window = 6")
     with pytest.raises(ConfigError, match="stored: model.window = 6: expected an odd number"):
@@ -352,6 +366,8 @@ def test_network_weights_counts_every_layer():
     config = C.load(None, ["model.hidden=[30, 20]", "model.window=3"])
     d = config["embeddings"]["dim"] + config["embeddings"]["casing_dim"]
     assert C.network_weights(config) == 3 * d * 30 + 30 * 20
+    suffixes = C.load(None, ["model.hidden=[30, 20]", "model.window=3", "embeddings.suffix_length=3"])
+    assert C.network_weights(suffixes) == 3 * (d + 16) * 30 + 30 * 20
 
 
 def test_unknown_user_home_is_a_config_error():
