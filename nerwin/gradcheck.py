@@ -44,8 +44,10 @@ def relative_error(analytic, numeric) -> float:
     return float(np.linalg.norm(a - n) / max(np.linalg.norm(a) + np.linalg.norm(n), TINY))
 
 
-def check_network(network: WindowNetwork, word_ids, case_ids, y, seed: int = 0, h: float = 1e-5) -> dict:
-    """Largest relative error per parameter of ``network`` (made float64) on one batch.
+def check_network(network: WindowNetwork, word_ids, case_ids, y, seed: int = 0, h: float = 1e-5,
+                  suffix_ids=None) -> dict:
+    """Largest relative error per parameter of ``network`` (made float64) on one batch
+    (``suffix_ids`` for a network with suffix vectors A).
 
     Dropout masks are drawn from a generator re-seeded with ``seed`` at every loss
     evaluation, so the analytic and numerical passes see the same mask.
@@ -53,9 +55,9 @@ def check_network(network: WindowNetwork, word_ids, case_ids, y, seed: int = 0, 
     net = network.astype(np.float64)
 
     def loss():
-        return net.loss_and_grads(word_ids, case_ids, y, np.random.default_rng(seed))[0]
+        return net.loss_and_grads(word_ids, case_ids, y, np.random.default_rng(seed), suffix_ids)[0]
 
-    _, grads = net.loss_and_grads(word_ids, case_ids, y, np.random.default_rng(seed))
+    _, grads = net.loss_and_grads(word_ids, case_ids, y, np.random.default_rng(seed), suffix_ids)
     analytic = dense_grads(grads, net.params)
     return {name: relative_error(analytic[name], numerical_gradient(loss, net.params[name], h))
             for name in analytic}
@@ -68,7 +70,8 @@ def check_config(config: dict, seed: int = 0) -> dict:
     net, n_classes = random_network(config, rng)
     words, casing, y = random_batch(rng, len(net.params["E"]), len(net.params.get("C", [0])),
                                     config["model"]["window"], n_classes)
-    return check_network(net, words, casing, y, seed=seed)
+    suffixes = rng.integers(0, len(net.params["A"]), size=words.shape) if "A" in net.params else None
+    return check_network(net, words, casing, y, seed=seed, suffix_ids=suffixes)
 
 
 def random_batch(rng, n_words: int, n_casings: int, window: int, n_classes: int, n: int = 8):
@@ -79,17 +82,21 @@ def random_batch(rng, n_words: int, n_casings: int, window: int, n_classes: int,
     return words, casing, rng.integers(0, n_classes, size=n)
 
 
-def random_network(config: dict, rng, n_words: int = 12, n_casings: int = 6, word_dim: int = 4):
+def random_network(config: dict, rng, n_words: int = 12, n_casings: int = 6, word_dim: int = 4,
+                   n_suffixes: int = 9):
     """A small float64 network shaped like ``config`` (same activation, loss, depth, window,
-    regularisation; layers of at most 7 units), biases drawn at random: with zero biases a
-    unit whose inputs are all dropped sits exactly on a ReLU kink, where no derivative exists."""
+    regularisation, suffix features; layers of at most 7 units), biases drawn at random: with
+    zero biases a unit whose inputs are all dropped sits exactly on a ReLU kink, where no
+    derivative exists."""
     labels = LabelSet(["LOC", "PER"], config["data"]["scheme"])
     model = config["model"]
     hidden = [min(h, 7) for h in model["hidden"]]
-    casing_dim = min(config["embeddings"]["casing_dim"], 3)
+    emb = config["embeddings"]
+    casing_dim = min(emb["casing_dim"], 3)
+    suffix_dim = min(emb["suffix_dim"], 3) if emb["suffix_length"] else 0
     net = WindowNetwork.create(rng, n_words, word_dim, n_casings, casing_dim, model["window"], hidden,
                                len(labels), init=model["init"], dtype=np.float64, prelu_init=model["prelu_init"],
-                               **network_settings(config, len(labels)))
+                               n_suffixes=n_suffixes, suffix_dim=suffix_dim, **network_settings(config, len(labels)))
     for name, theta in net.params.items():
         if name.startswith("b") or name == "c":
             theta[...] = rng.normal(0.0, 0.1, theta.shape)

@@ -1,7 +1,9 @@
 """The window network and its hand-written backpropagation.
 
-For a window of w tokens, each token contributes its word vector (row of E, d values) and
-its casing vector (row of C, k values); side by side they form x (w·(d+k)). Then
+For a window of w tokens, each token contributes its word vector (row of E, d values), its
+casing vector (row of C, k values) and, with suffix features, its suffix vector (row of A,
+a values); the w word vectors, then the w casing vectors, then the w suffix vectors form
+x (w·(d+k+a)). Then
 
     h1 = f(W1 x + b1),   h2 = f(W2 h1 + b2),   s = Uᵀ h2 + c
 
@@ -10,11 +12,11 @@ plus the L2 penalty λ Σ θ². Any number of hidden layers works (``hidden = [H
 output is the lecture's ``s = uᵀ f(W x + b)``). Backward, from ``delta = ∂J/∂s``:
 
     δ_L = (U δ) ∘ f'(z_L) ... δ_1 = (W2ᵀ δ_2) ∘ f'(z_1),   ∂J/∂W_l = Δ_lᵀ H_{l-1},
-    ∂J/∂x = W1ᵀ δ_1, split into w word vectors and added into their rows of E and C.
+    ∂J/∂x = W1ᵀ δ_1, split into w vectors per table and added into their rows of E, C and A.
 
-Shapes: N windows; V words; E (V, d); C (n_casings, k); W1 (H1, w(d+k)); W2 (H2, H1);
-U (H_last, C_tags). Parameters and gradients are two dicts with the same keys; the
-gradients of E and C are :class:`~nerwin.nn.sparse.SparseRows`.
+Shapes: N windows; V words; E (V, d); C (n_casings, k); A (n_suffixes, a); W1 (H1, w(d+k+a));
+W2 (H2, H1); U (H_last, C_tags). Parameters and gradients are two dicts with the same keys;
+the gradients of E, C and A are :class:`~nerwin.nn.sparse.SparseRows`.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from nerwin.nn.layers import ALL, dropout, embed, linear, score
 from nerwin.nn.losses import LOSSES
 from nerwin.nn.sparse import SparseRows
 
-EMBEDDINGS = ("E", "C")
+EMBEDDINGS = ("E", "C", "A")
 
 
 class WindowNetwork:
@@ -51,10 +53,11 @@ class WindowNetwork:
     # ----------------------------------------------------------------- creation
     @classmethod
     def create(cls, rng, n_words, word_dim, n_casings, casing_dim, window, hidden, n_out,
-               init="he_uniform", dtype=np.float32, word_vectors=None, prelu_init=0.25, **settings):
+               init="he_uniform", dtype=np.float32, word_vectors=None, prelu_init=0.25,
+               n_suffixes=0, suffix_dim=0, **settings):
         """Fresh parameters: weights from ``init``, biases zero, E from ``word_vectors``
         where given (rows that are NaN, or all rows if None, get N(0, σ) with σ the
-        pretrained vectors' std, or 0.1)."""
+        pretrained vectors' std, or 0.1); C and, with ``suffix_dim``, A get N(0, σ) too."""
         params = {}
         sigma, known = 0.1, None
         if word_vectors is not None:
@@ -66,7 +69,9 @@ class WindowNetwork:
         params["E"] = E
         if casing_dim:
             params["C"] = (rng.standard_normal((n_casings, casing_dim)) * sigma).astype(dtype)
-        n_in = window * (word_dim + casing_dim)
+        if suffix_dim:
+            params["A"] = (rng.standard_normal((n_suffixes, suffix_dim)) * sigma).astype(dtype)
+        n_in = window * (word_dim + casing_dim + suffix_dim)
         make = INITIALIZERS[init]
         activation = settings.get("activation", "relu")
         pieces = settings.get("maxout_pieces", 2) if activation == "maxout" else 1
@@ -106,7 +111,7 @@ class WindowNetwork:
         return clone
 
     # --------------------------------------------------------- forward, backward
-    def forward(self, word_ids, case_ids, rng=None, extra=None):
+    def forward(self, word_ids, case_ids, rng=None, extra=None, suffix_ids=None):
         """Scores S (N, C) of the windows, and ``backprop(δ) -> grads``:
 
             h_0 = x,   z_l = W_l h_{l-1} + b_l,   h_l = f(z_l),   s = Uᵀ h_L + c
@@ -116,13 +121,14 @@ class WindowNetwork:
 
             δ_L = (U δ) ∘ f'(z_L),   δ_l = (W_{l+1}ᵀ δ_{l+1}) ∘ f'(z_l),   dX = W1ᵀ δ_1,
 
-        returning the gradient of every parameter (E and C as SparseRows). Only the
+        returning the gradient of every parameter (E, C and A as SparseRows). Only the
         columns of x whose vectors train are sent back: none of E's when ``finetune`` is
         "none". Word ids V and beyond index ``extra`` (k, d), pretrained vectors the
-        vocabulary lacks (prediction only: they do not train).
+        vocabulary lacks (prediction only: they do not train). ``suffix_ids`` (N, w) index
+        A, for a network that has it.
         """
         p, grads = self.params, {}
-        x, back_x, trained = self._input(word_ids, case_ids, grads, extra)        # trained: x's columns that train
+        x, back_x, trained = self._input(word_ids, case_ids, suffix_ids, grads, extra)  # trained: x's columns that train
         h, back_drop_x = dropout(x, self.dropout_input, rng, inplace=True, dx_columns=trained)
         layers = []
         for l in range(1, self.n_hidden + 1):
@@ -137,23 +143,23 @@ class WindowNetwork:
             for back_z, back_f, back_drop in reversed(layers):
                 delta = back_f(back_drop(dh))                                         # δ_l = ∂J/∂h_l ∘ f'(z_l)
                 dh = back_z(delta)                                                    # ∂J/∂h_{l-1} = W_lᵀ δ_l
-            back_x(back_drop_x(dh))                                                   # dX = W1ᵀ δ_1, into E and C
+            back_x(back_drop_x(dh))                                                   # dX = W1ᵀ δ_1, into E, C, A
             return grads
 
         return s, backprop
 
-    def loss_and_grads(self, word_ids, case_ids, y, rng=None):
+    def loss_and_grads(self, word_ids, case_ids, y, rng=None, suffix_ids=None):
         """Mean loss over the batch plus the L2 penalty, and the gradient of every parameter.
 
         ``rng`` draws the dropout masks (None: no dropout). The word-vector gradient is
         computed only when ``train_words`` is set.
         """
-        s, backprop = self.forward(word_ids, case_ids, rng)
+        s, backprop = self.forward(word_ids, case_ids, rng, suffix_ids=suffix_ids)
         loss, delta = LOSSES[self.loss](s, y, self.class_weights)
         grads = backprop(delta)
         return loss + self._l2(grads), grads
 
-    def scores(self, word_ids, case_ids, extra=None, batch_size: int = 2048) -> np.ndarray:
+    def scores(self, word_ids, case_ids, extra=None, batch_size: int = 2048, suffix_ids=None) -> np.ndarray:
         """Scores S (N, C) for prediction: :meth:`forward` without dropout, ``batch_size``
         windows at a time, nothing kept for backward. Word ids V and beyond index
         ``extra`` (k, d), vectors the vocabulary lacks."""
@@ -161,13 +167,16 @@ class WindowNetwork:
         S = np.empty((len(word_ids), len(p["c"])), np.result_type(*p.values()))
         for start in range(0, len(word_ids), batch_size):
             stop = start + batch_size
-            S[start:stop] = self.forward(word_ids[start:stop], case_ids[start:stop], extra=extra)[0]
+            suffixes = None if suffix_ids is None else suffix_ids[start:stop]
+            S[start:stop] = self.forward(word_ids[start:stop], case_ids[start:stop], extra=extra,
+                                         suffix_ids=suffixes)[0]
         return S
 
-    def _input(self, word_ids, case_ids, grads, extra=None):
-        """The windows x (N, w·d + w·k): the w word vectors, then the w casing vectors;
-        ``backprop(dx)`` for the columns ``trained`` of x, adding into ``grads``' E and C.
-        Ids beyond E index ``extra``, gathered without copying E; words do not train then."""
+    def _input(self, word_ids, case_ids, suffix_ids, grads, extra=None):
+        """The windows x (N, w·d + w·k + w·a): the w word vectors, then the w casing vectors,
+        then the w suffix vectors (the tables the network has); ``backprop(dx)`` for the
+        columns ``trained`` of x, adding into ``grads``' E, C and A. Ids beyond E index
+        ``extra``, gathered without copying E; words do not train then."""
         E = self.params["E"]
         n_word_columns = word_ids.shape[1] * E.shape[1]
         if extra is not None and extra.size:
@@ -180,18 +189,17 @@ class WindowNetwork:
         if not self.train_words:
             back_words = None
         trained = ALL if back_words is not None else slice(n_word_columns, None)
-        if "C" in self.params:
-            xc, back_casing = embed(self.params["C"], case_ids)
-            x = np.empty((len(xw), xw.shape[1] + xc.shape[1]), xw.dtype)   # side by side, one copy each
-            x[:, :xw.shape[1]], x[:, xw.shape[1]:] = xw, xc
-        else:
-            x, back_casing = xw, None
+        tables = [(name, *embed(self.params[name], ids))                    # (name, vectors, backprop)
+                  for name, ids in (("C", case_ids), ("A", suffix_ids)) if name in self.params]
+        x = np.concatenate([xw] + [xt for _, xt, _ in tables], axis=1) if tables else xw  # one copy each
 
         def backprop(dx):
+            start = 0            # dx holds the columns ``trained``: E's only when words train
             if back_words is not None:
-                grads["E"] = back_words(dx[:, :n_word_columns])
-            if back_casing is not None:
-                grads["C"] = back_casing(dx[:, n_word_columns:] if back_words is not None else dx)
+                grads["E"], start = back_words(dx[:, :n_word_columns]), n_word_columns
+            for name, xt, back in tables:
+                grads[name] = back(dx[:, start:start + xt.shape[1]])
+                start += xt.shape[1]
 
         return x, backprop, trained
 

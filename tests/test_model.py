@@ -19,7 +19,8 @@ def checked(overrides, seed=0, n=8):
     rng = np.random.default_rng(seed)
     net, n_classes = random_network(config, rng)
     words, casing, y = random_batch(rng, len(net.params["E"]), 6, config["model"]["window"], n_classes, n)
-    return check_network(net, words, casing, y, seed=seed)
+    suffixes = rng.integers(0, len(net.params["A"]), size=words.shape) if "A" in net.params else None
+    return check_network(net, words, casing, y, seed=seed, suffix_ids=suffixes)
 
 
 @pytest.mark.parametrize("activation", sorted(ACTIVATIONS) + list(PARAMETRIC))
@@ -47,6 +48,18 @@ def test_every_gradient_end_to_end(activation, loss):
 def test_gradients_with_switches(overrides):
     errors = checked(overrides)
     assert max(errors.values()) < TOLERANCE, errors
+
+
+@pytest.mark.parametrize("overrides", [
+    [],
+    ['embeddings.finetune="none"', "regularization.l2=0.01", "regularization.l2_embeddings=true"],
+    ["embeddings.casing_dim=0", 'embeddings.finetune="none"', "regularization.dropout_input=0.3"],
+    ["embeddings.casing_dim=0", "model.window=3", 'model.activation="maxout"', "regularization.dropout_hidden=0.2"],
+], ids=["plain", "frozen words, L2", "no casing, frozen words, dropout", "no casing, maxout"])
+def test_suffix_vectors_get_their_gradient_in_every_layout_of_x(overrides):
+    """A's columns sit after E's and C's, or first in the gradient when neither trains."""
+    errors = checked(["embeddings.suffix_length=3"] + overrides)
+    assert "A" in errors and max(errors.values()) < TOLERANCE, errors
 
 
 def test_gradcheck_catches_a_wrong_gradient():
@@ -101,6 +114,20 @@ def test_frozen_embeddings_are_neither_differentiated_nor_changed():
         assert "E" not in grads and "C" in grads
         opt.step(net.params, grads, 0.01)
     np.testing.assert_array_equal(net.params["E"], E0)
+
+
+def test_suffix_vectors_train_like_the_casing_vectors():
+    """Frozen words leave A training; a suffix used twice in a window gets both contributions."""
+    rng = np.random.default_rng(4)
+    net = WindowNetwork.create(rng, 30, 4, 6, 2, 5, [8, 8], 5, finetune="none", n_suffixes=9, suffix_dim=3)
+    A0 = net.params["A"].copy()
+    words, casing, y = random_batch(rng, 30, 6, 5, 5, n=32)
+    suffixes = rng.integers(0, 7, size=words.shape)         # rows 7 and 8 unused
+    _, grads = net.loss_and_grads(words, casing, y, rng, suffixes)
+    assert set(grads) >= {"C", "A"} and "E" not in grads
+    Adam().step(net.params, grads, 0.01)
+    moved = np.flatnonzero(np.any(net.params["A"] != A0, axis=1))
+    assert set(moved) == set(np.unique(suffixes))
 
 
 def test_finetuning_moves_only_rows_in_the_batch():

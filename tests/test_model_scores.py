@@ -9,7 +9,7 @@ from nerwin.model import WindowNetwork
 from nerwin.nn.activations import ACTIVATIONS, PARAMETRIC
 
 
-def plain_scores(net, word_ids, case_ids, extra, batch_size):
+def plain_scores(net, word_ids, case_ids, extra, batch_size, suffix_ids=None):
     p = net.params
     E = np.vstack([p["E"], extra.astype(p["E"].dtype)]) if extra.size else p["E"]
     out = []
@@ -18,6 +18,9 @@ def plain_scores(net, word_ids, case_ids, extra, batch_size):
         H = E[w].reshape(len(w), -1)
         if "C" in p:
             H = np.concatenate([H, p["C"][c].reshape(len(c), -1)], axis=1)
+        if "A" in p:
+            sfx = suffix_ids[a:a + batch_size]
+            H = np.concatenate([H, p["A"][sfx].reshape(len(sfx), -1)], axis=1)
         for l in range(1, net.n_hidden + 1):
             H, _ = net.activate(H @ p[f"W{l}"].T + p[f"b{l}"], l)
         out.append(H @ p["U"] + p["c"])
@@ -44,6 +47,17 @@ def test_scores_equal_the_plain_forward(activation, dtype, casing_dim):
     np.testing.assert_array_equal(net.scores(no_extra, casing, np.zeros((0, 0), np.float32)),
                                   plain_scores(net, no_extra, casing, np.zeros((0, 0)), 2048))
     np.testing.assert_array_equal(net.scores(no_extra, casing), plain_scores(net, no_extra, casing, np.zeros(0), 2048))
+
+
+@pytest.mark.parametrize("casing_dim", [0, 3])
+def test_scores_with_suffix_vectors_equal_the_plain_forward(casing_dim):
+    """x is the word vectors, the casing vectors, then the suffix vectors."""
+    rng = np.random.default_rng(1)
+    net = WindowNetwork.create(rng, 40, 6, 6, casing_dim, 5, [9], 5, n_suffixes=11, suffix_dim=2)
+    words, casing, suffixes = rng.integers(0, 40, (300, 5)), rng.integers(0, 6, (300, 5)), rng.integers(0, 11, (300, 5))
+    for batch in (1, 64, 1000):
+        np.testing.assert_array_equal(net.scores(words, casing, None, batch, suffixes),
+                                      plain_scores(net, words, casing, np.zeros(0), batch, suffixes))
 
 
 def test_no_windows_and_ids_out_of_range():
