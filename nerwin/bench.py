@@ -88,7 +88,7 @@ def train_speed(config, train_c, pretrained, finetune: str, batch: int, repeat: 
         order = rng.permutation(n)
         for b in range(0, limit or n, batch):
             idx = order[b:b + batch]
-            _, grads = net.loss_and_grads(X.words[idx], X.casing[idx], y[idx], rng)
+            _, grads = net.loss_and_grads(X.words[idx], X.casing[idx], y[idx], rng, X.suffix[idx])
             optimizer.step(net.params, net.updates(grads), lr)
 
     epoch(limit=50 * batch)  # warm-up

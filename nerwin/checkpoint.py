@@ -51,7 +51,7 @@ def fingerprint(config: dict, train_c: Corpus, dev_c: Corpus) -> dict:
             h.update("\n".join(part).encode("utf-8", "surrogateescape"))
         h.update(np.asarray(corpus.lengths, np.int64).tobytes())
         return h.hexdigest()
-    return {"config": hashlib.sha256(cfg.dumps(config).encode()).hexdigest(),
+    return {"config": hashlib.sha256(cfg.dumps(cfg.stored(config)).encode()).hexdigest(),
             "train": digest(train_c), "dev": digest(dev_c)}
 
 

@@ -1,9 +1,9 @@
 """A trained tagger: vocabulary, label set, network and its preprocessing, saved as one file.
 
 The model file is a ``.npz`` (read with ``allow_pickle=False``) holding every parameter, the
-vocabulary as UTF-8 text, and a JSON header (format version, resolved config, entity types,
-shapes). It is written to a temporary file in the same folder and renamed, so a crash never
-leaves a half-written model in place.
+vocabulary (and, with suffix features, the suffix table) as UTF-8 text, and a JSON header
+(format version, resolved config, entity types, shapes). It is written to a temporary file
+in the same folder and renamed, so a crash never leaves a half-written model in place.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from nerwin.decode import viterbi
 from nerwin.embeddings import Pretrained, load_pretrained
 from nerwin.errors import ConfigError, DataError, shorten
 from nerwin.files import atomic_write, npz_bytes, read_npz
-from nerwin.features import Vocabulary, Windows, n_casings
+from nerwin.features import Suffixes, Vocabulary, Windows, n_casings
 from nerwin.model import WindowNetwork, network_settings
 
 FORMAT = "nerwin-model"
@@ -42,8 +42,9 @@ class Tagger:
     """Turns words into tags: features, network, decoding."""
 
     def __init__(self, network: WindowNetwork, vocab: Vocabulary, labels: T.LabelSet,
-                 config: dict, pretrained: Pretrained | None = None):
+                 config: dict, pretrained: Pretrained | None = None, suffixes: Suffixes | None = None):
         self.network, self.vocab, self.labels, self.config = network, vocab, labels, config
+        self.suffixes = suffixes      # the suffix table, for a model with suffix features
         self._pretrained = pretrained
 
     @classmethod
@@ -52,6 +53,10 @@ class Tagger:
         emb, model = config["embeddings"], config["model"]
         labels = T.LabelSet(train.entity_types(), config["data"]["scheme"])
         vocab = Vocabulary.build(train.words, pretrained, emb["min_count"], emb["lowercase"], emb["normalize_digits"])
+        suffixes = None
+        if emb["suffix_length"]:
+            suffixes = Suffixes.learn(train.words, emb["suffix_length"], emb["suffix_min_count"],
+                                      emb["lowercase"], emb["normalize_digits"])
         vectors, dim = None, emb["dim"]
         if pretrained is not None:
             dim = pretrained.dim
@@ -61,9 +66,10 @@ class Tagger:
         network = WindowNetwork.create(
             rng, len(vocab), dim, n_casings(emb["uncased"]), emb["casing_dim"], model["window"], model["hidden"],
             len(labels), init=model["init"], word_vectors=vectors, prelu_init=model["prelu_init"],
+            n_suffixes=len(suffixes) if suffixes else 0, suffix_dim=emb["suffix_dim"] if suffixes else 0,
             **network_settings(config, len(labels)),
         )
-        return cls(network, vocab, labels, config, pretrained)
+        return cls(network, vocab, labels, config, pretrained, suffixes)
 
     # ---------------------------------------------------------------- tagging
     @property
@@ -79,12 +85,12 @@ class Tagger:
 
     def featurize(self, words, lengths) -> Windows:
         return self.vocab.featurize(words, lengths, self.config["model"]["window"], self.pretrained,
-                                    self.config["embeddings"]["uncased"])
+                                    self.config["embeddings"]["uncased"], self.suffixes)
 
     def scores(self, windows: Windows) -> np.ndarray:
         """S (N, C): the network's class scores of each window."""
         return self.network.scores(windows.words, windows.casing, windows.extra,
-                                   self.config["train"]["eval_batch_size"])
+                                   self.config["train"]["eval_batch_size"], windows.suffix)
 
     def decode(self, S: np.ndarray, lengths) -> np.ndarray:
         """Each token's class from the scores: per window (argmax), or the best sequence
@@ -139,13 +145,15 @@ class Tagger:
         params = self.network.params
         header = {
             "format": FORMAT, "version": VERSION,
-            "config": cfg.dumps(self.config),
+            "config": cfg.dumps(cfg.stored(self.config)),
             "types": self.labels.types, "scheme": self.labels.scheme,
             "lowercase": self.vocab.lowercase, "digits": self.vocab.digits,
             "shapes": {k: list(v.shape) for k, v in params.items()},
         }
         arrays = {f"param/{k}": v for k, v in params.items()}
-        arrays["vocab"] = np.frombuffer("\n".join(self.vocab.words).encode("utf-8"), np.uint8)
+        arrays["vocab"] = _text_array(self.vocab.words)
+        if self.suffixes is not None:
+            arrays["suffixes"] = _text_array(self.suffixes.words)
         arrays["header"] = np.frombuffer(json.dumps(header).encode("utf-8"), np.uint8)
         return npz_bytes(arrays)
 
@@ -171,7 +179,7 @@ class Tagger:
         is a :class:`DataError` here rather than a crash while tagging.
         """
         with model_file(path) as path:
-            header, params, words = _read_model(path)
+            header, params, words, suffix_words = _read_model(path)
         try:
             config = cfg.loads(header["config"], f"{path} (stored config)")
         except ConfigError as e:
@@ -180,6 +188,7 @@ class Tagger:
         vocab = Vocabulary(words, header["lowercase"], header["digits"])
         if not vocab.is_unique:
             raise DataError(f"{path}: the vocabulary lists a word twice (damaged file?)")
+        suffixes = _suffixes(suffix_words, config, header, params, path)
         expected = {k: tuple(v) for k, v in header["shapes"].items()}
         actual = {k: v.shape for k, v in params.items()}
         if expected != actual:
@@ -193,7 +202,7 @@ class Tagger:
             raise DataError(f"{path}: parameter shapes do not match the model's vocabulary and tags")
         network = WindowNetwork(params, **network_settings(config, len(labels)))
         _check_network(network, config, len(labels), path)
-        return cls(network, vocab, labels, config)
+        return cls(network, vocab, labels, config, suffixes=suffixes)
 
 
 def load_shared(path) -> Tagger:
@@ -224,8 +233,42 @@ def shared_loads() -> int:
 _HEADER = {"config": str, "types": list, "scheme": str, "lowercase": bool, "digits": bool, "shapes": dict}
 
 
-def _read_model(path: Path) -> tuple[dict, dict, list[str]]:
-    """The header, parameters and vocabulary words of a model file, checked for their kinds:
+def _text_array(words) -> np.ndarray:
+    """Words as one array of UTF-8 bytes, a line each (how a model file stores a word list)."""
+    return np.frombuffer("\n".join(words).encode("utf-8"), np.uint8)
+
+
+def _read_words(arrays: dict, name: str, what: str, path) -> list[str] | None:
+    """The word list stored as ``name`` (:func:`_text_array`), None if the file has none."""
+    if name not in arrays:
+        return None
+    try:
+        if arrays[name].dtype == np.uint8:
+            return arrays[name].tobytes().decode("utf-8").split("\n")
+    except UnicodeDecodeError:
+        pass
+    raise DataError(f"{path}: cannot read the model's {what} (damaged file?)")
+
+
+def _suffixes(words: list[str] | None, config: dict, header: dict, params: dict, path) -> Suffixes | None:
+    """The suffix table of a model file, checked against its config and the table A."""
+    length = config["embeddings"]["suffix_length"]
+    if not length and words is None and "A" not in params:
+        return None
+    if not length or words is None or "A" not in params:
+        raise DataError(f"{path}: the suffix features are incomplete (embeddings.suffix_length, the "
+                        "'suffixes' array and the parameter A go together; damaged file?)")
+    suffixes = Suffixes(words, length, header["lowercase"], header["digits"])
+    if not suffixes.is_unique:
+        raise DataError(f"{path}: the suffix table lists a suffix twice (damaged file?)")
+    if len(params["A"]) != len(suffixes):
+        raise DataError(f"{path}: the suffix vectors have {len(params['A'])} rows, the suffix table {len(suffixes)}")
+    return suffixes
+
+
+def _read_model(path: Path) -> tuple[dict, dict, list[str], list[str] | None]:
+    """The header, parameters, vocabulary words and suffixes (None without suffix features)
+    of a model file, checked for their kinds:
     sizes before anything is allocated (:func:`~nerwin.files.read_npz`), then the header's
     fields, distinct entity types, and finite floating-point parameters."""
     refusal = "not a nerwin model (expected a .npz written by 'nerwin train')"
@@ -254,10 +297,8 @@ def _read_model(path: Path) -> tuple[dict, dict, list[str]]:
         raise DataError(f"{path}: the model header lists entity type {shorten(twice)} twice (damaged file?)")
     if "vocab" not in arrays or arrays["vocab"].dtype != np.uint8:
         raise DataError(f"{path}: the model file has no 'vocab' array (damaged file?)")
-    try:
-        words = arrays["vocab"].tobytes().decode("utf-8").split("\n")
-    except UnicodeDecodeError:
-        raise DataError(f"{path}: cannot read the model's vocabulary (damaged file?)") from None
+    words = _read_words(arrays, "vocab", "vocabulary", path)
+    suffixes = _read_words(arrays, "suffixes", "suffix table", path)
     params = {k.removeprefix("param/"): np.ascontiguousarray(v)   # whatever order was saved
               for k, v in arrays.items() if k.startswith("param/")}
     for k, v in params.items():
@@ -265,7 +306,7 @@ def _read_model(path: Path) -> tuple[dict, dict, list[str]]:
             raise DataError(f"{path}: parameter {k} holds {v.dtype}, expected floating-point numbers")
         if not np.isfinite(v).all():
             raise DataError(f"{path}: parameter {k} holds NaN or infinite numbers (damaged file?)")
-    return header, params, words
+    return header, params, words, suffixes
 
 
 def _check_network(network: WindowNetwork, config: dict, n_labels: int, path) -> None:
@@ -275,7 +316,8 @@ def _check_network(network: WindowNetwork, config: dict, n_labels: int, path) ->
         raise DataError(f"{path}: the casing table has {len(network.params['C'])} rows, expected {rows}")
     window = config["model"]["window"]
     try:
-        S = network.scores(np.zeros((1, window), np.int64), np.zeros((1, window), np.int64))
+        ids = np.zeros((1, window), np.int64)
+        S = network.scores(ids, ids, suffix_ids=ids)
     except (ValueError, IndexError, KeyError):
         S = None
     if S is None or S.shape != (1, n_labels):

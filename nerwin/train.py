@@ -241,7 +241,7 @@ def _permutation(rng, p: Progress, n: int) -> np.ndarray:
 
 def _step(net, optimizer, X, y, idx, rng, lr: float, emb_scale: float, p: Progress, out: Path) -> None:
     """One update on the windows ``idx``; the word vectors' rate is ``lr · emb_scale`` when set."""
-    loss, grads = net.loss_and_grads(X.words[idx], X.casing[idx], y[idx], rng)
+    loss, grads = net.loss_and_grads(X.words[idx], X.casing[idx], y[idx], rng, X.suffix[idx])
     if not np.isfinite(loss):
         raise DataError(
             f"training diverged: loss is {loss} at epoch {p.epoch}, batch {p.batch + 1}, "

@@ -53,6 +53,16 @@ def test_resumed_run_equals_uninterrupted_run(uninterrupted, stop_after, tmp_pat
     assert (tmp_path / "run" / "lr.csv").read_bytes() == (uninterrupted.path / "lr.csv").read_bytes()
 
 
+def test_a_run_with_suffix_features_resumes_to_the_same_model_file(tmp_path):
+    config = cfg.load(None, SAMPLE_DATA + ["train.epochs=2", "model.hidden=[20]", "embeddings.suffix_length=3"])
+    full = train(config, tmp_path / "full", quiet=True)
+    with pytest.raises(Interrupted), sigint_during_step(30):
+        train(config, tmp_path / "run", quiet=True)
+    resumed = train(config, tmp_path / "run", quiet=True, resume=True)
+    assert "A" in resumed.tagger.network.params
+    assert (resumed.path / "model.npz").read_bytes() == (full.path / "model.npz").read_bytes()
+
+
 def test_resume_refuses_a_changed_config_or_data(tmp_path):
     config = cfg.load(None, SMALL)
     with pytest.raises(Interrupted), sigint_during_step(5):

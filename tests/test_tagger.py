@@ -4,14 +4,17 @@ everything O; damaged, foreign and pickled files are refused too, by the loader 
 `nerwin predict`, and never unpickled."""
 
 import json
+import pickle
 
 import numpy as np
 import pytest
 
+from nerwin.data import read_conll
 from nerwin.errors import DataError
+from nerwin.evaluate import evaluate
 from nerwin.tagger import SHIPPED_MODELS, VERSION, Tagger
 
-from conftest import SAMPLE
+from conftest import SAMPLE, train_sample
 from helpers import assert_fails, invoke
 
 SHIPPED_MODEL = SHIPPED_MODELS / "en.npz"
@@ -204,3 +207,73 @@ def test_pickled_object_array_is_never_unpickled(tiny_model, tmp_path):
 def test_good_model_still_loads(tiny_model):
     assert Tagger.load(tiny_model).labels.types == ["LOC", "MISC", "ORG", "PER"]
     assert invoke("predict", "--model", tiny_model.parent, "Paris").exit_code == 0
+
+
+# ---------------------------------------------------------------- suffix features
+
+
+@pytest.fixture(scope="module")
+def suffix_run(tmp_path_factory):
+    """A model with suffix features, trained briefly on the sample corpus (the run folder)."""
+    return train_sample(tmp_path_factory.mktemp("suffixes") / "run", 3, "embeddings.suffix_length=3",
+                        "embeddings.suffix_dim=5")
+
+
+def test_a_model_with_suffixes_saves_and_loads_its_suffix_table(suffix_run):
+    arrays = arrays_of(suffix_run / "model.npz")
+    tagger = Tagger.load(suffix_run)
+    assert "suffixes" in arrays and arrays["param/A"].shape == (len(tagger.suffixes), 5)
+    assert tagger.suffixes.length == 3 and list(tagger.suffixes.words[:3]) == ["<unk>", "<s>", "</s>"]
+    assert {"ing", "ion", "ian"} <= set(tagger.suffixes.words)
+    again = Tagger.from_bytes(tagger.file_bytes())
+    assert list(again.suffixes.words) == list(tagger.suffixes.words)
+    assert again.file_bytes() == tagger.file_bytes() == (suffix_run / "model.npz").read_bytes()
+    assert list(pickle.loads(pickle.dumps(tagger)).suffixes.words) == list(tagger.suffixes.words)
+
+
+def test_a_model_with_suffixes_tags_through_its_suffix_vectors(suffix_run):
+    tagger = Tagger.load(suffix_run)
+    result = evaluate(tagger, read_conll(SAMPLE / "dev.conll"))
+    assert result["f1"] > 20, result
+    words = np.array("Angela Merkel visited Nashville and Hamburg .".split(), dtype=object)
+    windows = tagger.featurize(words, [len(words)])
+    sfx = tagger.suffixes
+    assert windows.suffix[:, 2].tolist() == sfx.ids(sfx.keys(words)).tolist()
+    assert windows.suffix[0, :2].tolist() == [sfx.pad_left] * 2 and sfx.ids(["ing"])[0] > 2
+    before = tagger.scores(windows)
+    tagger.network.params["A"][:] = 0
+    assert not np.array_equal(tagger.scores(windows), before)
+    out = invoke("predict", "--model", suffix_run, "--format", "jsonl", "Angela Merkel visited Nashville .")
+    assert out.exit_code == 0 and json.loads(out.output)["tokens"]
+
+
+@pytest.mark.parametrize("edit, needle", [
+    (lambda a: a.pop("suffixes"), "the suffix features are incomplete"),
+    (lambda a: a.update(suffixes=a["suffixes"][:-4]), r"the suffix vectors have \d+ rows, the suffix table \d+"),
+    (lambda a: a.update(suffixes=np.frombuffer(b"<unk>\xff", np.uint8)), "cannot read the model's suffix table"),
+    (lambda a: a.update(suffixes=np.frombuffer(b"<unk>\n<s>\n</s>\nion\nion", np.uint8)), "lists a suffix twice"),
+    (lambda a: a.update(suffixes=a["suffixes"].astype(np.int64)), "cannot read the model's suffix table"),
+], ids=["no suffix table", "table cut short", "not UTF-8", "a suffix twice", "not text"])
+def test_a_damaged_suffix_table_is_refused(suffix_run, tmp_path, edit, needle):
+    arrays = arrays_of(suffix_run / "model.npz")
+    edit(arrays)
+    np.savez(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(DataError, match=needle):
+        Tagger.load(tmp_path / "bad.npz")
+
+
+def test_a_suffix_table_in_a_model_without_suffix_features_is_refused(tiny_model, tmp_path):
+    path = rewrite(tiny_model, tmp_path / "odd.npz", suffixes=np.frombuffer(b"<unk>\n<s>\n</s>", np.uint8))
+    with pytest.raises(DataError, match="the suffix features are incomplete"):
+        Tagger.load(path)
+
+
+@pytest.mark.parametrize("model", ["shipped", "tiny"])
+def test_models_without_suffix_features_load_and_save_as_before(model, tiny_model):
+    """Every model written before suffix features existed: no suffix table, and saved again
+    it is the same file, byte for byte."""
+    path = SHIPPED_MODEL if model == "shipped" else tiny_model
+    tagger = Tagger.load(path)
+    assert tagger.suffixes is None and "A" not in tagger.network.params
+    assert tagger.file_bytes() == path.read_bytes()
+    assert "suffix" not in json.loads(arrays_of(path)["header"].tobytes())["config"]
