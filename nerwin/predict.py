@@ -103,13 +103,31 @@ def tag_sentences(tagger: Tagger, sentences: list[Sentence], scheme: str = "iob2
     ``docs`` gives the document of each sentence (default: all in one), ``consistent`` the
     consistency pass that earlier sentences of those documents went through (default: a
     fresh one, :meth:`Tagger.consistency`)."""
+    label_sentences(tagger, sentences, *score_sentences(tagger, sentences), scheme, docs, consistent)
+
+
+def score_sentences(tagger: Tagger, sentences: list[Sentence]) -> tuple[np.ndarray, np.ndarray]:
+    """The network's part of tagging: each token's decoded class (n,) and the softmax
+    probability of that class (n,), over the tokens of ``sentences`` in order."""
     lengths = np.array([len(s.tokens) for s in sentences], np.int64)
     if not lengths.sum():
-        return
+        return np.zeros(0, np.int64), np.zeros(0, np.float32)
     words = np.array([w for s in sentences for w in _words(s)], dtype=object)
     S = tagger.scores(tagger.featurize(words, lengths))
     classes = tagger.decode(S, lengths)
-    confidence = np.concatenate([[0.0], np.cumsum(_probability_of(S, classes), dtype=np.float64)])
+    return classes, _probability_of(S, classes)
+
+
+def label_sentences(tagger: Tagger, sentences: list[Sentence], classes: np.ndarray, probability: np.ndarray,
+                    scheme: str = "iob2", docs: list[int] | None = None,
+                    consistent: DocumentConsistency | None = None) -> None:
+    """The rest of :func:`tag_sentences`, from the network's classes and probabilities
+    (:func:`score_sentences`): entity spans, the consistency rule, tags and entities."""
+    if not len(classes):
+        return
+    words = np.array([w for s in sentences for w in _words(s)], dtype=object)
+    lengths = np.array([len(s.tokens) for s in sentences], np.int64)
+    confidence = np.concatenate([[0.0], np.cumsum(probability, dtype=np.float64)])
     corpus = Corpus(words, lengths)
     offsets, first = corpus.offsets, corpus.first
     spans = tagger.labels.decode(classes, first)
