@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, BinaryIO, Callable, Iterable, Iterator
 
 from nerwin.errors import DataError
 from nerwin.files import glob_files
-from nerwin.tokenize import INDENT, LINE_BREAKS, Token, cut_point, shift_tokens, split_sentences, tokenize
+from nerwin.tokenize import (INDENT, LINE_BREAKS, Token, cut_point, paragraph_break, shift_tokens,
+                             split_sentences, tokenize)
 
 if TYPE_CHECKING:   # a tagged sentence holds entities; tagging imports this module, not back
     from nerwin.predict import Entity
@@ -118,6 +119,23 @@ def expand_inputs(paths: Iterable[Path]) -> list[Path]:
         else:
             raise DataError(f"{path}: no such file (expected text to tag)")
     return out
+
+
+def pieces(chunks: Iterable[str], size: int) -> Iterator[tuple[int, str]]:
+    """A document, given as consecutive pieces of text, in pieces of at least ``size``
+    characters (the last may be shorter) cut only at paragraph breaks
+    (:func:`~nerwin.tokenize.paragraph_break`), with their offsets: the sentences of each piece
+    are those of the whole document there, so pieces can be tagged apart. A paragraph is never
+    cut, so a piece holds at least one whole paragraph."""
+    buffer, offset = "", 0
+    for chunk in chunks:
+        searched = max(len(buffer) - 1, size)          # breaks before it were looked for already
+        buffer += chunk
+        while 0 <= (cut := paragraph_break(buffer, searched)) < len(buffer):   # text after it: not the last
+            yield offset, buffer[:cut]
+            buffer, offset, searched = buffer[cut:], offset + cut, size
+    if buffer or not offset:
+        yield offset, buffer
 
 
 # ---------------------------------------------------------------- segments

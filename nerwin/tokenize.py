@@ -226,6 +226,29 @@ def split_sentences(text: str, column: int = 0) -> list[list[Token]]:
     return [tokens[a:b] for a, b in zip(bounds, bounds[1:]) if a < b]
 
 
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\r?\n")   # a blank line (LF or CRLF)
+_UPPER_CHAR = re.compile(_UPPER)
+
+
+def paragraph_break(text: str, start: int = 0) -> int:
+    """A position at or after ``start`` where ``text`` may be cut in two whose tokens and
+    sentences, with offsets moved, are those of the whole text; -1 if there is none.
+
+    It is the start of the line after a blank line: a blank line ends a sentence, no token
+    holds a line break, and the line rules see the next line start there either way. The one
+    rule that looks past a blank line, ``J.`` as an initial when a capital follows, is kept
+    away from: a paragraph ending in a capital and a period is not cut after."""
+    for m in _PARAGRAPH_BREAK.finditer(text, max(start - 1, 0)):
+        head = text[max(m.start() - 64, 0):m.start()].rstrip(_SPACE_CHARS)
+        if not head and m.start() > 64:
+            continue                                  # long blanks: what comes before is unseen
+        if head.endswith(".") and _UPPER_CHAR.fullmatch(head[-2:-1]):
+            continue
+        if m.end() >= start:
+            return m.end()
+    return -1
+
+
 def _numbers_item(text: str, tokens: list[Token], i: int, column: int) -> bool:
     """True if ``tokens[i]`` is the period of a list item's number (``1.`` at a line start)."""
     if i == 0 or tokens[i].text != "." or not tokens[i - 1].text.isdigit() or len(tokens[i - 1].text) > 3:

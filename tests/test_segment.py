@@ -74,3 +74,29 @@ def test_input_globs_give_each_file_once_despite_symlink_loops(tmp_path, monkeyp
         os.symlink(target, tmp_path / link)
     monkeypatch.chdir(tmp_path)
     assert [str(p) for p in expand_inputs([S.Path("docs/**/*.txt")])] == ["docs/a.txt", "docs/sub/b.txt"]
+
+
+def test_pieces_cut_only_where_the_sentences_stay_the_same():
+    """Random texts of the tokenizer's hard cases (initials before a blank line, CRLF, list
+    items, datelines): the sentences of the pieces, offsets moved, are the whole text's."""
+    import random
+
+    from nerwin.segment import pieces
+    from nerwin.tokenize import split_sentences
+
+    rng = random.Random(0)
+    words = ["Mr.", "J.", "K.", "Smith", "went", "to", "Paris", ".", "!", "\n", "\n\n", "\n \n", "\r\n\r\n",
+             "1.", "-", "U.S.", "WASHINGTON", "(Reuters)", "the", "'s", "n't", "...", '"', "  ", "A", "\u00c9."]
+    cuts = 0
+    for _ in range(2000):
+        text = " ".join(rng.choice(words) for _ in range(rng.randint(5, 80)))
+        whole = [[tuple(t) for t in s] for s in split_sentences(text)]
+        parts = list(pieces(text_chunks(text), rng.randint(1, 40)))
+        assert "".join(p for _, p in parts) == text and parts[0][0] == 0
+        got = [[(t.text, t.start + offset, t.end + offset) for t in s]
+               for offset, piece in parts for s in split_sentences(piece)]
+        assert got == whole, repr(text)
+        cuts += len(parts) - 1
+    assert cuts > 1000
+    assert [p for _, p in pieces(["A b J.\n\nKennedy c.\n\nD e."], 1)] == ["A b J.\n\nKennedy c.\n\n", "D e."]
+    assert list(pieces([], 10)) == [(0, "")]
