@@ -52,6 +52,17 @@ class DocumentConsistency:
         self.per = types.index(PER) if rule == "per-surname" and PER in types else None
         self.doc, self.known = None, frozenset()
 
+    def resume(self, doc: int, known: frozenset) -> "DocumentConsistency":
+        """This pass, going on with document ``doc`` whose earlier pieces left it knowing the
+        name endings ``known`` (:meth:`known_after`)."""
+        self.doc, self.known = doc, known
+        return self
+
+    def known_after(self, names: list[tuple[str, ...]], labels: np.ndarray, known: frozenset) -> frozenset:
+        """The name endings a document knows after entities ``names`` with their labels before
+        the rule (as :meth:`__call__` gets them), given it knew ``known`` before them."""
+        return known if self.per is None else per_surname(names, labels, self.per, known)[1]
+
     def __call__(self, spans: Spans, words, docs) -> Spans:
         """``spans`` with their labels made consistent; ``words`` are the tokens the spans index,
         ``docs`` (k,) the document of each span, never decreasing (and never going back to a

@@ -189,8 +189,6 @@ class HtmlWriter(Writer):
     """One self-contained HTML page (no scripts, no external resources): each document's text
     with its entities highlighted, one colour per type, and a legend."""
 
-    _doc = -1
-
     def begin(self) -> None:
         self._index = {t: k for k, t in enumerate(self.types)}
         colours = "".join(f".t{k}{{background:hsl({k * 137.508 % 360:.0f},75%,82%)}}\n"
@@ -207,8 +205,7 @@ class HtmlWriter(Writer):
 
     def segment(self, seg: Segment) -> None:
         pieces = []
-        if seg.doc != self._doc:
-            self._doc = seg.doc
+        if seg.start == 0:             # a document's first segment
             source = self.sources[seg.doc]
             name = f"text {seg.doc + 1}" if source is None else "standard input" if source == "-" else source
             pieces.append(f'<section>\n<h2>{_escape(name)}</h2>\n<div class="doc" dir="auto">')
