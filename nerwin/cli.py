@@ -256,8 +256,8 @@ def _case_list(value: str | None) -> list[str] | None:
 @click.option("--batch-size", default=2000, show_default=True, type=click.IntRange(min=1),
               help="Sentences per network call.")
 @click.option("--jobs", "-j", default=1, show_default=True, type=click.IntRange(min=0),
-              help="Worker processes, one input file at a time each (0: one per core); "
-                   "the output is the same as with one.")
+              help="Worker processes (0: one per core), given runs of input files and pieces of large "
+                   "ones; the output is the same as with one.")
 @click.option("--output-dir", type=click.Path(file_okay=False, readable=False, path_type=Path),
               help="Write one output per input file here (its path below the inputs' common folder, "
                    "plus .jsonl, .txt, ...); inputs whose output exists are skipped.")
@@ -295,9 +295,11 @@ def predict(model, text, inputs, fmt, scheme, output, batch_size, jobs, output_d
     if consistency and (output_dir or jobs > 1):
         raise click.UsageError("--consistency applies to tagging in this process; worker processes "
                                "decode as the model's config says (model.consistency)")
-    if (output_dir or jobs > 1) and not files_only:
-        raise click.UsageError(f"{'--output-dir' if output_dir else '--jobs'} tags input files (--input); "
-                               "TEXT arguments and standard input are tagged by one process")
+    if output_dir and not files_only:
+        raise click.UsageError("--output-dir tags input files (--input): TEXT arguments and standard input "
+                               "have no file to name an output after")
+    if jobs > 1 and text:
+        raise click.UsageError("--jobs tags input files and standard input: TEXT arguments are tagged by one process")
     try:  # the bar's total: known when every input is a regular file
         total = sum(p.stat().st_size for p in paths) if all(str(p) != "-" and p.is_file() for p in paths) else None
     except OSError:

@@ -6,6 +6,12 @@ path (never a pickled model: :func:`load_model` caches it per process) and tags 
 file's output carries the document index and source it has in the whole run, so the outputs,
 put together in input order, are byte for byte what one process writes.
 
+A large file (or standard input) written to one output is cut into pieces at paragraph breaks
+(:func:`~nerwin.segment.pieces`), which no sentence crosses. The document-level consistency
+rule carries what it knows from one piece to the next, so a worker only scores a piece (the
+network's classes, :func:`score_piece`) and this process labels the pieces in order, with one
+pass of the rule, and writes them.
+
 With an output folder, each input gets one output file, written atomically (a temporary file
 renamed into place when complete), so **an output file that exists is complete**: a rerun skips
 it, and a killed job resumes where it stopped. Temporary files of killed writers (their process
@@ -16,22 +22,29 @@ from __future__ import annotations
 
 import io
 import os
+import sys
 import time
 from collections import deque
+from concurrent.futures import Future
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
+import numpy as np
+
 from nerwin.errors import NerwinError
 from nerwin.files import atomic_files, remove_stale_temporaries
-from nerwin.predict import tag_segments
-from nerwin.segment import file_chunks, segments
+from nerwin.data import Corpus
+from nerwin.predict import _words, label_sentences, score_sentences, tag_segments
+from nerwin.segment import Segment, Sentence, file_chunks, pieces, read_chunks, segments, text_chunks
 from nerwin.tagger import DEFAULT_MODEL, Tagger, load_shared, model_key
+from nerwin.tokenize import Token
 from nerwin.writers import WRITERS, Output
 
 SUFFIXES = {"text": ".txt", "jsonl": ".jsonl", "conll": ".conll", "html": ".html"}
 # one BLAS thread per worker process: N processes on N cores, not N × N threads fighting
 ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+WORKER_ENV = ONE_THREAD
 
 
 def model_path(model=None) -> str:
@@ -96,13 +109,19 @@ def tag_text(files: list[tuple], model=None, fmt: str = "jsonl", scheme: str = "
     """What a run writes for ``(in_path, doc, source)`` files in its place: their output
     without the format's head and tail (the HTML page around the documents), and a summary."""
     tagger = load_model(model)
+    docs = (seg for i, doc, _ in files for seg in segments(file_chunks(Path(i)), doc))
+    return _render(tagger, fmt, {doc: s for _, doc, s in files}, tag_segments(tagger, docs, scheme, batch_size))
+
+
+def _render(tagger: Tagger, fmt: str, sources: dict, segs: Iterable) -> tuple[str, dict]:
+    """Tagged segments as a run writes them in its place (without the format's head and
+    tail), and their tokens and entities counted."""
     buffer = io.BytesIO()
-    writer = WRITERS[fmt](Output(buffer, "memory"), tagger.labels.types, {doc: s for _, doc, s in files})
+    writer = WRITERS[fmt](Output(buffer, "memory"), tagger.labels.types, sources)
     writer.begin()
     head = buffer.tell()
     summary = {"tokens": 0, "entities": 0}
-    docs = (seg for i, doc, _ in files for seg in segments(file_chunks(Path(i)), doc))
-    for seg in _counted(tag_segments(tagger, docs, scheme, batch_size), summary):
+    for seg in _counted(segs, summary):
         writer.segment(seg)
     return buffer.getvalue()[head:].decode("utf-8"), summary
 
@@ -159,8 +178,8 @@ def process_pool(jobs: int, model=None):
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    saved = {k: os.environ.get(k) for k in ONE_THREAD}
-    os.environ.update(ONE_THREAD)   # read by a child's BLAS when it starts, before numpy loads
+    saved = {k: os.environ.get(k) for k in WORKER_ENV}
+    os.environ.update(WORKER_ENV)   # read by a child's BLAS when it starts, before numpy loads
     try:
         with ProcessPoolExecutor(jobs, multiprocessing.get_context("spawn"), initializer=load_model,
                                  initargs=(model,)) as pool:
@@ -173,47 +192,155 @@ def process_pool(jobs: int, model=None):
                 os.environ[k] = v
 
 
-def _in_order(pool, fn, tasks: Iterable[tuple], window: int) -> Iterator:
-    """``fn(*task)`` for each task on the pool, results in task order, at most ``window`` tasks
-    submitted ahead of the one being waited for (so memory stays bounded)."""
+def _in_order(pool, tasks: Iterable[tuple], window: int) -> Iterator:
+    """Run each ``(fn, *args)`` of ``(task, info)`` on the pool; yields ``(task, info, result)``
+    in task order, at most ``window`` tasks submitted ahead of the one being waited for (so
+    memory stays bounded)."""
     from concurrent.futures.process import BrokenProcessPool
 
     pending: deque = deque()
     try:
-        for task in tasks:
-            pending.append(pool.submit(fn, *task))
+        for task, info in tasks:
+            pending.append((task, info, pool.submit(*task)))
             if len(pending) >= window:
-                yield pending.popleft().result()
+                task, info, future = pending.popleft()
+                yield task, info, future.result()
         while pending:
-            yield pending.popleft().result()
+            task, info, future = pending.popleft()
+            yield task, info, future.result()
     except BrokenProcessPool:
         raise NerwinError("a worker process died (out of memory? killed?); nothing half-written is left: "
                           "with --output-dir, run again to tag what is missing") from None
 
 
+def score_piece(text: str, model, batch_size: int) -> tuple[dict, list, np.ndarray]:
+    """The network's part of tagging a piece of a document (:func:`~nerwin.segment.pieces`):
+    arrays of its sentences (start, end, tokens), their tokens (start, end), each token's class
+    and probability, offsets into ``text`` (arrays pickle in a fraction of the time sentence
+    objects take); and its entities' lower-cased words and labels before the consistency rule,
+    from which this process learns what the rule knows after the piece."""
+    tagger = load_model(model)
+    sentences = [s for seg in segments(text_chunks(text)) for s in seg.sentences]
+    scored = [score_sentences(tagger, sentences[i:i + batch_size]) for i in range(0, len(sentences), batch_size)]
+    classes = np.concatenate([c for c, _ in scored] or [np.zeros(0, np.int64)])
+    words = [w.lower() for s in sentences for w in _words(s)]
+    first = Corpus(np.array(words, dtype=object), np.array([len(s.tokens) for s in sentences], np.int64)).first
+    spans = tagger.labels.decode(classes, first)
+    names = [tuple(words[a:b]) for a, b in zip(spans.start.tolist(), spans.end.tolist())]
+    arrays = {"sentences": np.array([(s.start, s.start + len(s.text), len(s.tokens)) for s in sentences],
+                                    np.int64).reshape(-1, 3),
+              "tokens": np.array([(t.start, t.end) for s in sentences for t in s.tokens], np.int64).reshape(-1, 2),
+              "classes": classes,
+              "probability": np.concatenate([p for _, p in scored] or [np.zeros(0, np.float32)])}
+    return arrays, names, spans.label
+
+
+def tag_piece(doc: int, start: int, text: str, last: bool, arrays: dict, known: frozenset, model,
+              fmt: str, scheme: str, source: str) -> tuple[str, dict]:
+    """What a run writes for a piece of document ``doc`` at offset ``start`` (as
+    :func:`tag_text`), from its :func:`score_piece` arrays; ``known``: what the consistency
+    rule knows from the document's pieces before."""
+    tagger = load_model(model)
+    sentences, k = [], 0
+    starts, ends = (arrays["tokens"][:, j].tolist() for j in (0, 1))
+    tokens = list(map(Token._make, zip([text[x:y] for x, y in zip(starts, ends)],
+                                       (arrays["tokens"][:, 0] + start).tolist(), (arrays["tokens"][:, 1] + start).tolist())))
+    for a, b, n in arrays["sentences"].tolist():
+        sentences.append(Sentence(start + a, text[a:b], tokens[k:k + n]))
+        k += n
+    label_sentences(tagger, sentences, arrays["classes"], arrays["probability"], scheme, [doc] * len(sentences),
+                    tagger.consistency().resume(doc, known))
+    return _render(tagger, fmt, {doc: source}, [Segment(doc, start, text, sentences, last)])
+
+
 def tag_to_stream(paths: list[Path], out: Output, model, jobs: int, fmt: str = "text", scheme: str = "iob2",
                   batch_size: int = 2000, progress: Callable[[int], object] | None = None) -> dict:
-    """Tag files on ``jobs`` processes into one output, in order: what one process writes for
-    them. Returns a summary of the run (files, tokens, entities, seconds)."""
+    """Tag files (``-``: standard input) on ``jobs`` processes into one output, in order: what
+    one process writes for them. Returns a summary of the run (files, tokens, entities, seconds).
+
+    Runs of small files are tasks (:func:`tag_text`); so are a large file's pieces, in two
+    steps: :func:`score_piece`, then, once the pieces before it are scored and this process has
+    followed the consistency rule's known names through them in order, :func:`tag_piece`."""
     model = model_path(model)
-    types = load_model(model).labels.types   # a bad model fails here, before any worker starts
-    sizes = [os.path.getsize(p) for p in paths]
-    files = [(str(p), k, str(p)) for k, p in enumerate(paths)]
+    tagger = load_model(model)   # a bad model fails here, before any worker starts
+    sizes = [None if str(p) == "-" else os.path.getsize(p) for p in paths]
     totals = {"files": len(paths), "tokens": 0, "entities": 0}
     start = time.perf_counter()
-    parts = groups(sizes, group_bytes(sum(sizes), jobs))
-    with process_pool(max(1, min(jobs, len(parts))), model) as pool:
-        writer = WRITERS[fmt](out, types, [str(p) for p in paths])
+    target = group_bytes(sum(s or 0 for s in sizes) or 1 << 30, jobs)
+    rule, known = tagger.consistency(), frozenset()
+    finals: deque = deque()       # (bytes, future or result) of each task, in order
+
+    def write(n_bytes, result):
+        text, summary = result
+        out.write(text)
+        totals["tokens"] += summary["tokens"]
+        totals["entities"] += summary["entities"]
+        if progress:
+            progress(n_bytes)
+
+    with process_pool(jobs, model) as pool:
+        writer = WRITERS[fmt](out, tagger.labels.types, [str(p) for p in paths])
         writer.begin()
-        tasks = (([files[k] for k in part], model, fmt, scheme, batch_size) for part in parts)
-        for part, (text, summary) in zip(parts, _in_order(pool, tag_text, tasks, 2 * jobs)):
-            out.write(text)
-            totals["tokens"] += summary["tokens"]
-            totals["entities"] += summary["entities"]
-            if progress:
-                progress(sum(sizes[k] for k in part))
+        tasks = _stream_tasks(paths, sizes, target, model, fmt, scheme, batch_size)
+        for _, (n_bytes, piece), result in _in_order(pool, tasks, 2 * jobs):
+            if piece is None:
+                finals.append((n_bytes, result))
+                continue
+            arrays, names, labels = result
+            doc, source = piece[0], str(paths[piece[0]])
+            finals.append((n_bytes, pool.submit(tag_piece, *piece, arrays, known, model, fmt, scheme, source)))
+            known = frozenset() if piece[3] else rule.known_after(names, labels, known)
+            while finals and (len(finals) > 2 * jobs or not isinstance(finals[0][1], Future) or finals[0][1].done()):
+                n_bytes, result = finals.popleft()
+                write(n_bytes, result.result() if isinstance(result, Future) else result)
+        while finals:
+            n_bytes, result = finals.popleft()
+            write(n_bytes, result.result() if isinstance(result, Future) else result)
         writer.end()
     return {**totals, "seconds": time.perf_counter() - start}
+
+
+def _stream_tasks(paths: list[Path], sizes: list[int | None], target: int, model, fmt: str, scheme: str,
+                  batch_size: int) -> Iterator[tuple]:
+    """The tasks of :func:`tag_to_stream`, in input order, each with what the writing needs:
+    ``(task, (bytes, piece))``. Consecutive files of about ``target`` bytes together are one
+    task (:func:`tag_text`, piece None); a file larger than that, or standard input, gives a
+    task per piece of about ``target`` characters (:func:`score_piece`; piece: document,
+    offset, text, last). A file with no paragraph break in its first ``8 × target`` bytes
+    (a sentence a line, say) stays one task, read as a stream by its worker."""
+    group: list[tuple] = []
+    n_bytes = 0
+    for k, (path, size) in enumerate(zip(paths, sizes)):
+        if size is not None and (size <= target or not _has_paragraphs(path, 8 * target)):
+            group.append((str(path), k, str(path)))
+            n_bytes += size
+            if n_bytes >= target or size > target:
+                yield (tag_text, group, model, fmt, scheme, batch_size), (n_bytes, None)
+                group, n_bytes = [], 0
+            continue
+        if group:
+            yield (tag_text, group, model, fmt, scheme, batch_size), (n_bytes, None)
+            group, n_bytes = [], 0
+        chunks = read_chunks(sys.stdin.buffer) if size is None else file_chunks(path)
+        ahead = pieces(chunks, target)
+        piece = next(ahead)
+        for following in ahead:
+            yield (score_piece, piece[1], model, batch_size), (_utf8_size(piece[1]), (k, *piece, False))
+            piece = following
+        yield (score_piece, piece[1], model, batch_size), (_utf8_size(piece[1]), (k, *piece, True))
+    if group:
+        yield (tag_text, group, model, fmt, scheme, batch_size), (n_bytes, None)
+
+
+def _has_paragraphs(path: Path, n_bytes: int) -> bool:
+    """Whether the first ``n_bytes`` of a file hold a blank line."""
+    with open(path, "rb") as f:
+        head = f.read(n_bytes)
+    return b"\n\n" in head or b"\n\r\n" in head
+
+
+def _utf8_size(text: str) -> int:
+    return len(text.encode("utf-8", "surrogateescape"))
 
 
 def tag_to_folder(inputs: list[Path], out_dir: Path, model, jobs: int, fmt: str = "jsonl", scheme: str = "iob2",
@@ -233,7 +360,8 @@ def tag_to_folder(inputs: list[Path], out_dir: Path, model, jobs: int, fmt: str 
     tasks = [([todo[k] for k in part], model, fmt, scheme, batch_size) for part in parts]
     done = {}
     with (process_pool(min(jobs, len(tasks)), model) if jobs > 1 and tasks else _no_pool()) as pool:
-        results = _in_order(pool, tag_many, tasks, 2 * jobs) if pool else (tag_many(*t) for t in tasks)
+        results = ((r for *_, r in _in_order(pool, (((tag_many, *t), None) for t in tasks), 2 * jobs)) if pool
+                   else (tag_many(*t) for t in tasks))
         for part, summaries in zip(parts, results):
             done.update((todo[k][2], s) for k, s in zip(part, summaries))
             if progress:

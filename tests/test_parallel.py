@@ -74,6 +74,75 @@ def test_two_processes_write_the_bytes_of_one(sample_run, corpus, fmt, monkeypat
     assert summary["files"] == len(corpus) and summary["tokens"] > 0 and summary["entities"] > 0
 
 
+def large_document(sentences: list[str], paragraphs: int) -> str:
+    """One document of ``paragraphs`` paragraphs of sample sentences, blank lines between
+    (one with CRLF line ends, one after a trailing blank, one with no sentence at all)."""
+    out = []
+    for k in range(paragraphs):
+        out.append("\n".join(sentences[(3 * k + j) % len(sentences)] for j in range(3)))
+    out[2] = out[2].replace("\n", "\r\n") + "\r\n"
+    out[4] += "   "
+    out[6] = " \t"
+    return "\n\n".join(out) + "\n"
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "html", "text", "conll"])
+def test_pieces_of_a_large_file_write_the_bytes_of_one_process(sample_run, corpus, tmp_path, fmt, monkeypatch):
+    monkeypatch.setattr(parallel, "group_bytes", lambda total, workers: 1000)   # a piece: ~1 kB
+    big = tmp_path / "big.txt"
+    big.write_text(large_document(sample_sentences(), 40), encoding="utf-8")
+    inputs = [corpus[0], big, corpus[1], corpus[2]]      # small files around the large one
+    tasks = list(parallel._stream_tasks(inputs, [os.path.getsize(p) for p in inputs], 1000, "m", fmt, "iob2", 7))
+    assert sum(task[0] is parallel.score_piece for task, _ in tasks) > 4
+    expected = cli_bytes("predict", "--model", sample_run, "--format", fmt, *sum((["--input", p] for p in inputs), []))
+    buffer = io.BytesIO()
+    summary = parallel.tag_to_stream(inputs, Output(buffer, "memory"), sample_run, 2, fmt, batch_size=7)
+    assert buffer.getvalue() == expected
+    assert summary["files"] == 4 and summary["tokens"] > 0
+
+
+def test_the_consistency_rule_carries_from_piece_to_piece(sample_run, tmp_path, monkeypatch):
+    """The surname alone, pieces after the full name, is typed PER as one process types it:
+    a worker that applied the rule to its piece alone would type it ORG."""
+    from nerwin.predict import Predictor
+
+    monkeypatch.setattr(parallel, "group_bytes", lambda total, workers: 200)
+    model = tmp_path / "rule.npz"
+    Tagger.load(sample_run / "model.npz").with_consistency("per-surname").save(model)
+    filler = "\n\n".join(sample_sentences()[:6])
+    late = "Gerrard said on Tuesday the talks would resume ."
+    text = f"Steven Gerrard scored twice .\n\n{filler}\n\n{late}\n"
+    big = tmp_path / "big.txt"
+    big.write_text(text, encoding="utf-8")
+    expected = cli_bytes("predict", "--model", model, "--format", "jsonl", "--input", big)
+    assert '"text": "Gerrard", "score"' in expected.decode().splitlines()[-1] \
+        and '"label": "PER"' in expected.decode().splitlines()[-1]
+    assert [e.label for e in Predictor.load(model)(late) if e.text == "Gerrard"] == ["ORG"]   # alone: not PER
+    buffer = io.BytesIO()
+    parallel.tag_to_stream([big], Output(buffer, "memory"), model, 2, "jsonl")
+    assert buffer.getvalue() == expected
+    *_, (offset, last) = segment_pieces(text, 200)
+    assert last.startswith("Gerrard") and offset > 0      # the surname's piece is not the full name's
+
+
+def segment_pieces(text: str, size: int) -> list:
+    from nerwin.segment import pieces, text_chunks
+
+    return list(pieces(text_chunks(text), size))
+
+
+def test_standard_input_is_cut_into_pieces_too(sample_run, monkeypatch):
+    monkeypatch.setattr(parallel, "group_bytes", lambda total, workers: 1000)
+    text = large_document(sample_sentences(), 30)
+    expected = CliRunner().invoke(cli, ["predict", "--model", str(sample_run), "--format", "jsonl"], input=text)
+    result = CliRunner().invoke(cli, ["predict", "--model", str(sample_run), "--format", "jsonl", "--jobs", "2"],
+                                input=text)
+    assert expected.exit_code == 0 and result.exit_code == 0, result.output
+    assert result.stdout_bytes == expected.stdout_bytes and b'"source": "-"' in result.stdout_bytes
+    refused = CliRunner().invoke(cli, ["predict", "--model", str(sample_run), "--jobs", "2", "Paris"])
+    assert refused.exit_code == 2 and "TEXT arguments" in refused.output
+
+
 def test_files_go_in_groups_of_consecutive_files():
     assert parallel.groups([5, 5, 5, 20, 1, 1], 10) == [range(0, 2), range(2, 4), range(4, 6)]
     assert parallel.groups([], 10) == [] and parallel.groups([50], 10) == [range(0, 1)]
@@ -103,7 +172,7 @@ def test_one_output_per_input_skipped_once_complete(sample_run, corpus, tmp_path
 
 
 def test_workers_have_one_blas_thread_and_load_the_model_once(sample_run):
-    before = {k: os.environ.get(k) for k in parallel.ONE_THREAD}
+    before = {k: os.environ.get(k) for k in parallel.WORKER_ENV}
     with parallel.process_pool(2, parallel.model_path(sample_run)) as pool:
         seen = {}
         for _ in range(3):   # ask until both workers answered
@@ -113,7 +182,7 @@ def test_workers_have_one_blas_thread_and_load_the_model_once(sample_run):
     for env, loads in seen.values():
         assert env == {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
         assert loads == 1
-    assert {k: os.environ.get(k) for k in parallel.ONE_THREAD} == before   # this process's settings are back
+    assert {k: os.environ.get(k) for k in parallel.WORKER_ENV} == before   # this process's settings are back
 
 
 def test_a_worker_that_dies_is_one_clear_error(sample_run, corpus):
@@ -121,12 +190,12 @@ def test_a_worker_that_dies_is_one_clear_error(sample_run, corpus):
 
     with pytest.raises(NerwinError, match="a worker process died"):
         with parallel.process_pool(2, parallel.model_path(sample_run)) as pool:
-            list(parallel._in_order(pool, os._exit, [(1,), (1,)], 2))
+            list(parallel._in_order(pool, [((os._exit, 1), None), ((os._exit, 1), None)], 2))
 
 
 def _worker_state():
     time.sleep(0.05)
-    return os.getpid(), {k: os.environ.get(k) for k in parallel.ONE_THREAD}, shared_loads()
+    return os.getpid(), {k: os.environ.get(k) for k in parallel.WORKER_ENV}, shared_loads()
 
 
 def test_a_bad_model_fails_before_any_worker_starts(corpus, tmp_path):
