@@ -180,7 +180,8 @@ def test_workers_have_one_blas_thread_and_load_the_model_once(sample_run):
                 seen[pid] = (env, loads)
     assert len(seen) == 2
     for env, loads in seen.values():
-        assert env == {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+        assert env == {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+                       "MALLOC_MMAP_THRESHOLD_": str(1 << 28), "MALLOC_TRIM_THRESHOLD_": str(1 << 28)}
         assert loads == 1
     assert {k: os.environ.get(k) for k in parallel.WORKER_ENV} == before   # this process's settings are back
 
