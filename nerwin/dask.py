@@ -7,9 +7,11 @@ written atomically, so a task that Dask reruns after its worker died never leave
 a duplicate part.
 
 A cluster nerwin starts (:func:`local_cluster`, ``--scheduler local``) has one thread per worker
-process, one BLAS thread per process, and no ``MALLOC_TRIM_THRESHOLD_``: Dask's nanny sets it to
-64 kB by default, which turns nerwin's large numpy temporaries into an mmap/munmap and page faults
-each (about +45 % CPU). docs/scale.md says how to set up a cluster of your own the same way.
+process, one BLAS thread per process, and glibc's malloc keeping freed memory for reuse, as
+``--jobs`` workers do (:data:`nerwin.parallel.KEEP_MEMORY`): Dask's nanny sets
+``MALLOC_TRIM_THRESHOLD_`` to 64 kB by default, which turns nerwin's large numpy temporaries into
+an mmap/munmap and page faults each (about +45 % CPU). docs/scale.md says how to set up a
+cluster of your own the same way.
 """
 
 from __future__ import annotations
@@ -23,13 +25,9 @@ from nerwin import parallel
 from nerwin.errors import NerwinError
 from nerwin.files import remove_stale_temporaries
 
-# the worker settings of a cluster nerwin starts: no trim threshold, one BLAS thread
-WORKER_CONFIG = {
-    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
-    "distributed.nanny.pre-spawn-environ.OMP_NUM_THREADS": 1,
-    "distributed.nanny.pre-spawn-environ.MKL_NUM_THREADS": 1,
-    "distributed.nanny.pre-spawn-environ.OPENBLAS_NUM_THREADS": 1,
-}
+# the worker settings of a cluster nerwin starts: those of --jobs workers (one BLAS thread,
+# malloc keeping freed memory), set in each worker's environment before it starts
+WORKER_CONFIG = {f"distributed.nanny.pre-spawn-environ.{k}": v for k, v in parallel.WORKER_ENV.items()}
 
 
 def _require():

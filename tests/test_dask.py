@@ -41,12 +41,14 @@ def corpus(tmp_path_factory):
     return write_corpus(tmp_path_factory.mktemp("dask-corpus"), 12)
 
 
-def test_workers_have_one_blas_thread_and_no_trim_threshold(client):
-    envs = client.run(lambda: {k: os.environ.get(k) for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
-                                                               "MALLOC_TRIM_THRESHOLD_")})
+def test_workers_have_one_blas_thread_and_keep_freed_memory(client):
+    names = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_")
+    envs = client.run(lambda: {k: os.environ.get(k) for k in names})
     assert len(envs) == 2
+    big = str(1 << 28)   # not Dask's 65536 trim threshold
     for env in envs.values():
-        assert env == {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MALLOC_TRIM_THRESHOLD_": None}
+        assert env == {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MALLOC_TRIM_THRESHOLD_": big,
+                       "MALLOC_MMAP_THRESHOLD_": big}
     assert all(w["nthreads"] == 1 for w in client.scheduler_info()["workers"].values())
 
 
