@@ -271,6 +271,8 @@ def tag_to_stream(paths: list[Path], out: Output, model, jobs: int, fmt: str = "
     totals = {"files": len(paths), "tokens": 0, "entities": 0}
     start = time.perf_counter()
     target = group_bytes(sum(s or 0 for s in sizes) or 1 << 30, jobs)
+    if all(s is not None and s <= target for s in sizes):   # small files only: no more workers than tasks
+        jobs = max(1, min(jobs, len(groups(sizes, target))))
     rule, known = tagger.consistency(), frozenset()
     finals: deque = deque()       # (bytes, future or result) of each task, in order
 

@@ -186,6 +186,20 @@ def test_workers_have_one_blas_thread_and_load_the_model_once(sample_run):
     assert {k: os.environ.get(k) for k in parallel.WORKER_ENV} == before   # this process's settings are back
 
 
+def test_small_inputs_start_no_more_workers_than_tasks(sample_run, tmp_path, monkeypatch):
+    (tmp_path / "one.txt").write_text("Angela Merkel visited Paris .\n", encoding="utf-8")
+    started, real = [], parallel.process_pool
+
+    def recording(jobs, model=None):
+        started.append(jobs)
+        return real(jobs, model)
+
+    monkeypatch.setattr(parallel, "process_pool", recording)
+    buffer = io.BytesIO()
+    summary = parallel.tag_to_stream([tmp_path / "one.txt"], Output(buffer, "memory"), sample_run, 4, fmt="jsonl")
+    assert started == [1] and summary["tokens"] == 5 and buffer.getvalue()
+
+
 def test_a_worker_that_dies_is_one_clear_error(sample_run, corpus):
     from nerwin.errors import NerwinError
 
