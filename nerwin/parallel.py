@@ -35,7 +35,7 @@ import numpy as np
 from nerwin.errors import NerwinError
 from nerwin.files import atomic_files, remove_stale_temporaries
 from nerwin.data import Corpus
-from nerwin.predict import _words, label_sentences, score_sentences, tag_segments
+from nerwin.predict import label_sentences, network_words, score_sentences, tag_segments
 from nerwin.segment import Segment, Sentence, file_chunks, pieces, read_chunks, segments, text_chunks
 from nerwin.tagger import DEFAULT_MODEL, Tagger, load_shared, model_key
 from nerwin.tokenize import Token
@@ -227,7 +227,7 @@ def score_piece(text: str, model, batch_size: int) -> tuple[dict, list, np.ndarr
     sentences = [s for seg in segments(text_chunks(text)) for s in seg.sentences]
     scored = [score_sentences(tagger, sentences[i:i + batch_size]) for i in range(0, len(sentences), batch_size)]
     classes = np.concatenate([c for c, _ in scored] or [np.zeros(0, np.int64)])
-    words = [w.lower() for s in sentences for w in _words(s)]
+    words = [w.lower() for s in sentences for w in network_words(s)]
     first = Corpus(np.array(words, dtype=object), np.array([len(s.tokens) for s in sentences], np.int64)).first
     spans = tagger.labels.decode(classes, first)
     names = [tuple(words[a:b]) for a, b in zip(spans.start.tolist(), spans.end.tolist())]

@@ -112,7 +112,7 @@ def score_sentences(tagger: Tagger, sentences: list[Sentence]) -> tuple[np.ndarr
     lengths = np.array([len(s.tokens) for s in sentences], np.int64)
     if not lengths.sum():
         return np.zeros(0, np.int64), np.zeros(0, np.float32)
-    words = np.array([w for s in sentences for w in _words(s)], dtype=object)
+    words = np.array([w for s in sentences for w in network_words(s)], dtype=object)
     S = tagger.scores(tagger.featurize(words, lengths))
     classes = tagger.decode(S, lengths)
     return classes, _probability_of(S, classes)
@@ -125,7 +125,7 @@ def label_sentences(tagger: Tagger, sentences: list[Sentence], classes: np.ndarr
     (:func:`score_sentences`): entity spans, the consistency rule, tags and entities."""
     if not len(classes):
         return
-    words = np.array([w for s in sentences for w in _words(s)], dtype=object)
+    words = np.array([w for s in sentences for w in network_words(s)], dtype=object)
     lengths = np.array([len(s.tokens) for s in sentences], np.int64)
     confidence = np.concatenate([[0.0], np.cumsum(probability, dtype=np.float64)])
     corpus = Corpus(words, lengths)
@@ -155,7 +155,7 @@ def _probability_of(S: np.ndarray, classes: np.ndarray) -> np.ndarray:
     return e[np.arange(len(e)), classes] / e.sum(axis=1)
 
 
-def _words(sentence: Sentence) -> list[str]:
+def network_words(sentence: Sentence) -> list[str]:
     """The words of a sentence for the network: a lone surrogate (a byte that was not UTF-8) is
     looked up as U+FFFD, which pandas can hash."""
     if SURROGATES.search(sentence.text):
