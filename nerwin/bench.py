@@ -99,7 +99,7 @@ def light_work(config) -> dict:
     """``config`` doing the bare window network's work: no dropout, no L2 penalty, argmax
     decoding; everything else (sizes, optimizer, epochs) as in ``config``."""
     config = cfg.loads(cfg.dumps(config))
-    config["regularization"].update(dropout_input=0.0, dropout_hidden=0.0, l2=0.0)
+    config["regularization"].update(dropout_input=0.0, dropout_hidden=0.0, word_dropout=0.0, l2=0.0)
     config["model"]["decode"] = "argmax"
     return config
 

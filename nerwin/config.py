@@ -69,6 +69,7 @@ DEFAULTS = {
         "l2_embeddings": False,
         "dropout_input": 0.0,
         "dropout_hidden": 0.0,
+        "word_dropout": 0.0,
     },
     "optimizer": {
         "name": "adam",
@@ -126,6 +127,7 @@ RANGES = {
     "regularization.l2": (0, None, True, True),
     "regularization.dropout_input": (0, 1, True, False),
     "regularization.dropout_hidden": (0, 1, True, False),
+    "regularization.word_dropout": (0, 1, True, False),
     "optimizer.lr": (0, None, False, True),
     "optimizer.momentum": (0, 1, True, False),
     "optimizer.beta1": (0, 1, True, False),
@@ -152,7 +154,8 @@ NAME_LISTS = {"data.case_variants": ("lower", "upper", "title")}
 # without them while the switch is 0 (:func:`stored`), so a model trained without the
 # feature is the very file it was before the feature existed.
 SWITCHED = {"embeddings.suffix_length": ("embeddings.suffix_length", "embeddings.suffix_dim",
-                                         "embeddings.suffix_min_count")}
+                                         "embeddings.suffix_min_count"),
+            "regularization.word_dropout": ("regularization.word_dropout",)}
 
 
 def defaults() -> dict:

@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from nerwin.features import SPECIALS
+from nerwin.features import SPECIALS, UNK
 from nerwin.nn.activations import ACTIVATIONS, maxout, prelu, relu
 from nerwin.nn.buffers import reusable
 from nerwin.nn.initializers import INITIALIZERS
-from nerwin.nn.layers import ALL, dropout, embed, linear, score
+from nerwin.nn.layers import ALL, dropout, embed, linear, score, word_dropout
 from nerwin.nn.losses import LOSSES
 from nerwin.nn.sparse import SparseRows
 
@@ -39,10 +39,11 @@ class WindowNetwork:
 
     def __init__(self, params: dict, activation="relu", loss="softmax", dropout_input=0.0,
                  dropout_hidden=0.0, l2=0.0, l2_biases=False, l2_embeddings=False,
-                 finetune="all", frozen_rows=(), class_weights=None, maxout_pieces=2):
+                 finetune="all", frozen_rows=(), class_weights=None, maxout_pieces=2, word_dropout=0.0):
         self.params = params
         self.activation, self.loss = activation, loss
         self.dropout_input, self.dropout_hidden = dropout_input, dropout_hidden
+        self.word_dropout = word_dropout
         self.l2, self.l2_biases, self.l2_embeddings = l2, l2_biases, l2_embeddings
         self.finetune = finetune
         self.frozen_rows = np.asarray(frozen_rows, dtype=np.int64)
@@ -117,7 +118,8 @@ class WindowNetwork:
             h_0 = x,   z_l = W_l h_{l-1} + b_l,   h_l = f(z_l),   s = Uᵀ h_L + c
 
         with inverted dropout on x and on each h_l when ``rng`` draws masks (None: no
-        dropout). ``backprop`` takes δ = ∂J/∂s (N, C) and sends it back down,
+        dropout); before that, with ``word_dropout``, each word id of the windows (paddings
+        aside) becomes ``<unk>``'s with that probability, drawn from ``rng`` too. ``backprop`` takes δ = ∂J/∂s (N, C) and sends it back down,
 
             δ_L = (U δ) ∘ f'(z_L),   δ_l = (W_{l+1}ᵀ δ_{l+1}) ∘ f'(z_l),   dX = W1ᵀ δ_1,
 
@@ -128,6 +130,7 @@ class WindowNetwork:
         A, for a network that has it.
         """
         p, grads = self.params, {}
+        word_ids = word_dropout(word_ids, self.word_dropout, rng, SPECIALS.index(UNK), len(SPECIALS))
         x, back_x, trained = self._input(word_ids, case_ids, suffix_ids, grads, extra)  # trained: x's columns that train
         h, back_drop_x = dropout(x, self.dropout_input, rng, inplace=True, dx_columns=trained)
         layers = []
@@ -244,10 +247,12 @@ def network_settings(config: dict, n_classes: int) -> dict:
         dropout_input=reg["dropout_input"], dropout_hidden=reg["dropout_hidden"],
         l2=reg["l2"], l2_biases=reg["l2_biases"], l2_embeddings=reg["l2_embeddings"],
         finetune=config["embeddings"]["finetune"],
-        # "seen": only vectors of words seen in training move; <unk>, <s>, </s> stay put
+        # "seen": only vectors of words seen in training move; <unk>, <s>, </s> stay put (with
+        # word dropout too: <unk> keeps its first vector, and the layers learn to read it)
         frozen_rows=np.arange(len(SPECIALS)) if config["embeddings"]["finetune"] == "seen" else (),
         class_weights=None if loss["o_weight"] == 1.0 else weights,
         maxout_pieces=config["model"]["maxout_pieces"],
+        word_dropout=reg["word_dropout"],
     )
 
 

@@ -14,6 +14,8 @@ How dropout masks and embedding gradients are made fast is in :mod:`nerwin.nn.ma
 
 from __future__ import annotations
 
+import numpy as np
+
 from nerwin.nn.buffers import accumulate
 from nerwin.nn.masks import dropout_mask
 from nerwin.nn.sparse import SparseRows, scatter_rows
@@ -62,6 +64,20 @@ def dropout(X, rate: float, rng, inplace: bool = False, dx_columns: slice = ALL)
 
 def _identity(dX):
     return dX
+
+
+def word_dropout(ids, rate: float, rng, unk: int, first_word: int):
+    """Word dropout on windows of word ids (N, w): each id ≥ ``first_word`` becomes ``unk``
+    with probability ``rate``, one uniform per position; lower ids (``<unk>`` itself and the
+    paddings) stay. With ``rng`` None or rate 0 it returns ``ids`` and draws nothing
+    (prediction). Nothing to send back: a dropped position's gradient goes to the ``unk``
+    row through :func:`embed`, as any word's does.
+    """
+    if rng is None or rate <= 0:
+        return ids
+    drop = rng.random(ids.shape) < rate
+    drop &= ids >= first_word
+    return np.where(drop, np.asarray(unk, ids.dtype), ids)
 
 
 def embed(table, ids):
