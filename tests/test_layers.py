@@ -5,7 +5,7 @@ import pytest
 
 from nerwin.gradcheck import numerical_gradient, relative_error
 from nerwin.nn.activations import ACTIVATIONS
-from nerwin.nn.layers import dropout, embed, linear, score
+from nerwin.nn.layers import dropout, embed, linear, score, word_dropout
 from nerwin.nn.losses import LOSSES, softmax
 
 
@@ -154,3 +154,42 @@ def test_dropout_is_identity_without_rng_and_unbiased_with_it(rng):
     assert abs(kept.mean() - 0.7) < 0.01
     np.testing.assert_allclose(out[kept], 1 / 0.7)
     np.testing.assert_array_equal(back(np.ones_like(X)), out)
+
+
+def windows_with_pads(rng, n=4000, w=5, n_words=50):
+    """Word-id windows (n, w) of ids 3..n_words-1, with ``<s>`` (1) and ``</s>`` (2) at the
+    edges of a third of them, as sentence starts and ends give."""
+    ids = rng.integers(3, n_words, size=(n, w), dtype=np.int32)
+    ids[: n // 3, :2] = 1
+    ids[-n // 3:, -2:] = 2
+    return ids
+
+
+def test_word_dropout_off_draws_nothing_and_returns_the_ids(rng):
+    ids = windows_with_pads(rng)
+    state = rng.bit_generator.state
+    assert word_dropout(ids, 0.0, rng, 0, 3) is ids
+    assert word_dropout(ids, 0.5, None, 0, 3) is ids
+    assert rng.bit_generator.state == state
+
+
+def test_word_dropout_drops_about_p_of_the_words_and_never_a_pad():
+    ids = windows_with_pads(np.random.default_rng(0))
+    pads = ids < 3
+    for p in (0.1, 0.5):
+        out = word_dropout(ids, p, np.random.default_rng(11), 0, 3)
+        assert out.dtype == ids.dtype and out.shape == ids.shape
+        np.testing.assert_array_equal(out[pads], ids[pads])
+        changed = out != ids
+        assert set(np.unique(out[changed])) == {0}                      # a changed id is <unk>
+        n = int((~pads).sum())                                          # about 15,000 words
+        assert abs(changed.sum() / n - p) < 5 * np.sqrt(p * (1 - p) / n)   # 5σ, and the seed is fixed
+
+
+def test_word_dropout_is_the_same_for_the_same_seed_and_leaves_unk_alone():
+    ids = windows_with_pads(np.random.default_rng(0))
+    ids[::7, 2] = 0                                                     # <unk> already
+    a, b = (word_dropout(ids, 0.3, np.random.default_rng(5), 0, 3) for _ in range(2))
+    np.testing.assert_array_equal(a, b)
+    assert np.any(word_dropout(ids, 0.3, np.random.default_rng(6), 0, 3) != a)
+    assert np.all(a[::7, 2] == 0)

@@ -44,6 +44,8 @@ def test_every_gradient_end_to_end(activation, loss):
     ['model.activation="maxout"', "model.maxout_pieces=3", "regularization.dropout_hidden=0.3"],
     ['model.activation="prelu"', "regularization.l2=0.1", "regularization.l2_biases=true"],
     ['data.scheme="iob2"', 'model.init="xavier_uniform"'],
+    ["regularization.word_dropout=0.5", "regularization.dropout_input=0.3"],
+    ["regularization.word_dropout=0.5", 'embeddings.finetune="seen"'],
 ])
 def test_gradients_with_switches(overrides):
     errors = checked(overrides)
@@ -128,6 +130,24 @@ def test_suffix_vectors_train_like_the_casing_vectors():
     Adam().step(net.params, grads, 0.01)
     moved = np.flatnonzero(np.any(net.params["A"] != A0, axis=1))
     assert set(moved) == set(np.unique(suffixes))
+
+
+@pytest.mark.parametrize("finetune", ["all", "seen", "none"])
+def test_word_dropout_trains_the_unk_vector_only_where_the_special_rows_train(finetune):
+    """A dropped word's gradient goes to <unk>'s row, which "all" updates, "seen" keeps frozen
+    with <s> and </s>, and "none" never computes."""
+    config = cfg.load(None, ["regularization.word_dropout=0.5", f'embeddings.finetune="{finetune}"'])
+    rng = np.random.default_rng(6)
+    net, n_classes = random_network(config, rng)
+    words, casing, y = random_batch(rng, len(net.params["E"]), 6, 5, n_classes, n=64)
+    words = np.maximum(words, 3)                          # neither <unk> nor a padding in the batch
+    _, plain = net.loss_and_grads(words, casing, y)       # no generator: no dropout of any kind
+    _, grads = net.loss_and_grads(words, casing, y, np.random.default_rng(0))
+    if finetune == "none":
+        assert "E" not in grads
+        return
+    assert 0 not in plain["E"].rows and 0 in grads["E"].rows
+    assert (0 in net.updates(grads)["E"].rows) == (finetune == "all")
 
 
 def test_finetuning_moves_only_rows_in_the_batch():
