@@ -188,6 +188,10 @@ def test_wrong_type(override, fragment):
         ("embeddings.suffix_dim=0", "embeddings.suffix_dim = 0: expected a value ≥ 1 and ≤ 256"),
         ("embeddings.suffix_min_count=0", "embeddings.suffix_min_count = 0: expected a value ≥ 1"),
         ("embeddings.suffix_length=2.5", "embeddings.suffix_length = 2.5: expected int"),
+        ("regularization.word_dropout=1.0", "regularization.word_dropout = 1.0: expected a value ≥ 0 and < 1"),
+        ("regularization.word_dropout=-0.1", "regularization.word_dropout = -0.1: expected a value ≥ 0"),
+        ("regularization.word_dropout=true", "regularization.word_dropout = True: expected float"),
+        ("regularization.word_dropout=inf", "regularization.word_dropout = inf: expected a finite number"),
     ],
 )
 def test_bad_values(override, fragment):
@@ -291,7 +295,15 @@ def test_a_model_stores_the_suffix_keys_only_while_suffixes_are_on():
     assert "suffix_length = 0" in C.dumps(off)               # `config show` lists every key
     assert C.loads(C.dumps(C.stored(off)))["embeddings"]["suffix_length"] == 0
     on = C.load(None, ["embeddings.suffix_length=3", "embeddings.suffix_dim=8"])
-    assert C.stored(on) == on and C.loads(C.dumps(C.stored(on))) == on
+    assert C.stored(on)["embeddings"] == on["embeddings"] and C.loads(C.dumps(C.stored(on))) == on
+
+
+def test_a_model_stores_word_dropout_only_while_it_is_on():
+    off = C.load()
+    assert off["regularization"]["word_dropout"] == 0.0 and "word_dropout = 0.0" in C.dumps(off)
+    assert "word_dropout" not in C.dumps(C.stored(off))     # as models stored configs before it
+    on = C.load(None, ["regularization.word_dropout=0.25"])
+    assert C.stored(on)["regularization"] == on["regularization"] and C.loads(C.dumps(C.stored(on))) == on
 
 
 def test_loads_validates():

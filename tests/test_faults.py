@@ -63,6 +63,21 @@ def test_a_run_with_suffix_features_resumes_to_the_same_model_file(tmp_path):
     assert (resumed.path / "model.npz").read_bytes() == (full.path / "model.npz").read_bytes()
 
 
+def test_a_run_with_word_dropout_resumes_to_the_same_model_file(tmp_path):
+    """Word dropout draws from the training generator, which the checkpoint keeps."""
+    config = cfg.load(None, SAMPLE_DATA + ["train.epochs=2", "model.hidden=[20]", "regularization.word_dropout=0.3"])
+    full = train(config, tmp_path / "full", quiet=True)
+    with pytest.raises(Interrupted), sigint_during_step(30):
+        train(config, tmp_path / "run", quiet=True)
+    resumed = train(config, tmp_path / "run", quiet=True, resume=True)
+    assert (resumed.path / "model.npz").read_bytes() == (full.path / "model.npz").read_bytes()
+    off = cfg.load(None, SAMPLE_DATA + ["train.epochs=2", "model.hidden=[20]"])
+    with pytest.raises(Interrupted), sigint_during_step(5):
+        train(config, tmp_path / "changed", quiet=True)
+    with pytest.raises(DataError, match="config changed"):      # the rate is part of the run
+        train(off, tmp_path / "changed", quiet=True, resume=True)
+
+
 def test_resume_refuses_a_changed_config_or_data(tmp_path):
     config = cfg.load(None, SMALL)
     with pytest.raises(Interrupted), sigint_during_step(5):

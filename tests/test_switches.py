@@ -38,8 +38,8 @@ def test_each_experiment_config_trains(path, tmp_path):
     assert run.best_f1 > 20.0, run.history      # it learns something in 5 epochs
 
 
-def initial_and_trained(finetune, tmp_path):
-    config = cfg.load(None, SAMPLE_DATA + ["train.epochs=2", f'embeddings.finetune="{finetune}"'])
+def initial_and_trained(finetune, tmp_path, *overrides):
+    config = cfg.load(None, SAMPLE_DATA + ["train.epochs=2", f'embeddings.finetune="{finetune}"', *overrides])
     train_c, _ = load_corpora(config)
     initial = Tagger.create(config, train_c, load_pretrained("glove-6b-50d"),
                             np.random.default_rng(config["train"]["seed"]))
@@ -60,6 +60,27 @@ def test_seen_run_changes_only_rows_of_training_words(tmp_path):
     assert len(changed) > 100
     assert all(tagger.vocab.words[i] in training_words for i in changed)
     np.testing.assert_array_equal(after[:len(SPECIALS)], before[:len(SPECIALS)])
+
+
+def test_seen_run_keeps_the_special_vectors_with_word_dropout_too(tmp_path):
+    before, after, _ = initial_and_trained("seen", tmp_path, "regularization.word_dropout=0.3", "model.hidden=[50]")
+    np.testing.assert_array_equal(after[:len(SPECIALS)], before[:len(SPECIALS)])
+
+
+def test_word_dropout_run_learns_and_repeats_bit_for_bit(tmp_path):
+    from nerwin.evaluate import evaluate
+
+    base = SAMPLE_DATA + ["train.epochs=3", "model.hidden=[50]"]
+    dropped = cfg.load(None, base + ["regularization.word_dropout=0.3"])
+    runs = [train(dropped, tmp_path / f"run{i}", quiet=True) for i in (1, 2)]
+    plain = train(cfg.load(None, base), tmp_path / "plain", quiet=True)
+    model = lambda run: (run.path / "model.npz").read_bytes()
+    assert model(runs[0]) == model(runs[1]) != model(plain)
+    assert runs[0].best_f1 > 20.0, runs[0].history
+    tagger = runs[0].tagger
+    assert tagger.network.word_dropout == 0.3          # kept in the model's config, idle at prediction
+    dev = load_corpora(dropped)[1]
+    assert evaluate(tagger, dev) == evaluate(tagger, dev)
 
 
 def test_all_run_also_moves_the_special_vectors(tmp_path):
