@@ -119,7 +119,8 @@ class WindowNetwork:
 
         with inverted dropout on x and on each h_l when ``rng`` draws masks (None: no
         dropout); before that, with ``word_dropout``, each word id of the windows (paddings
-        aside) becomes ``<unk>``'s with that probability, drawn from ``rng`` too. ``backprop`` takes δ = ∂J/∂s (N, C) and sends it back down,
+        aside) becomes ``<unk>``'s with that probability, drawn from ``rng`` too.
+        ``backprop`` takes δ = ∂J/∂s (N, C) and sends it back down,
 
             δ_L = (U δ) ∘ f'(z_L),   δ_l = (W_{l+1}ᵀ δ_{l+1}) ∘ f'(z_l),   dX = W1ᵀ δ_1,
 
