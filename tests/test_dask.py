@@ -107,9 +107,9 @@ def test_a_sweep_gives_the_models_of_serial_runs(client, tmp_path):
     from nerwin.train import train
 
     base = [f'data.train="{SAMPLE / "train.conll"}"', f'data.dev="{SAMPLE / "dev.conll"}"', "train.epochs=2"]
-    sweep = {f"seed{s}": base + [f"train.seed={s}"] for s in (1, 2)}
+    sweep = {f"seed{s}": base + [f"train.seed={s}"] for s in (1, 2, 3, 4)}
     runs = nd.train_many(sweep, tmp_path / "sweep", client=client)
-    assert [Path(r["run"]).name for r in runs] == ["seed1", "seed2"]
+    assert [Path(r["run"]).name for r in runs] == ["seed1", "seed2", "seed3", "seed4"]
     for name, overrides in sweep.items():
         serial = train(cfg.load(None, overrides), tmp_path / "serial" / name, quiet=True)
         assert (tmp_path / "sweep" / name / "model.npz").read_bytes() == (serial.path / "model.npz").read_bytes()
