@@ -116,22 +116,17 @@ def windows(ids: np.ndarray, lengths: np.ndarray, size: int, left: int, right: i
     return out.astype(np.int32)
 
 
-class Vocabulary:
-    """The model's word table: ``<unk>``, ``<s>``, ``</s>``, then words by normalised form.
+class Table:
+    """Keys to ids: ``<unk>``, ``<s>``, ``</s>``, then ``keys`` in order (what the word and
+    suffix tables share)."""
 
-    Lookup keys are normalised (lower-cased, digits to 0 as configured). Words outside it
-    fall back to their pretrained vector when one exists (kept in :attr:`Windows.extra`),
-    else to ``<unk>``.
-    """
-
-    def __init__(self, words, lowercase: bool = True, digits: bool = False):
-        words = list(SPECIALS) + [w for w in words if w not in SPECIALS]
-        self.words = np.empty(len(words), object)
-        self.words[:] = words
+    def __init__(self, keys):
+        keys = list(SPECIALS) + [k for k in keys if k not in SPECIALS]
+        self.words = np.empty(len(keys), object)
+        self.words[:] = keys
         self._ids = {}
-        for i, w in enumerate(words):
-            self._ids.setdefault(w, i)
-        self.lowercase, self.digits = lowercase, digits
+        for i, k in enumerate(keys):
+            self._ids.setdefault(k, i)
 
     def __len__(self) -> int:
         return len(self.words)
@@ -141,21 +136,41 @@ class Vocabulary:
         return len(self._ids) == len(self.words)
 
     def lookup(self, keys) -> np.ndarray:
-        """The id of each lookup key (int64), -1 where the vocabulary lacks it."""
+        """The id of each lookup key (int64), -1 where the table lacks it."""
         get = self._ids.get
         return np.fromiter(map(get, keys, repeat(-1)), np.int64, len(keys))
+
+
+def frequent(keys, min_count: int, also=None) -> list:
+    """The distinct ``keys`` seen ``min_count`` times or more (or where ``also(distinct)`` is
+    True), by frequency, then alphabetically, for a stable order."""
+    distinct, counts = np.unique(keys, return_counts=True)
+    keep = counts >= min_count
+    if also is not None:
+        keep |= also(distinct)
+    order = sorted(zip(distinct[keep].tolist(), counts[keep].tolist()), key=lambda kv: (-kv[1], kv[0]))
+    return [k for k, _ in order]
+
+
+class Vocabulary(Table):
+    """The model's word table: ``<unk>``, ``<s>``, ``</s>``, then words by normalised form.
+
+    Lookup keys are normalised (lower-cased, digits to 0 as configured). Words outside it
+    fall back to their pretrained vector when one exists (kept in :attr:`Windows.extra`),
+    else to ``<unk>``.
+    """
+
+    def __init__(self, words, lowercase: bool = True, digits: bool = False):
+        super().__init__(words)
+        self.lowercase, self.digits = lowercase, digits
 
     @classmethod
     def build(cls, corpus_words, pretrained: Pretrained | None, min_count: int = 2,
               lowercase: bool = True, digits: bool = False) -> "Vocabulary":
         """Every training word with a pretrained vector, and the others seen ``min_count``
         times or more; sorted by frequency, then alphabetically, for a stable order."""
-        keys = normalize(corpus_words, lowercase, digits)
-        words, counts = np.unique(keys, return_counts=True)
-        has_vector = (pretrained.lookup(words) >= 0) if pretrained is not None else False
-        keep = (counts >= min_count) | has_vector
-        order = sorted(zip(words[keep].tolist(), counts[keep].tolist()), key=lambda kv: (-kv[1], kv[0]))
-        return cls([w for w, _ in order], lowercase, digits)
+        has_vector = None if pretrained is None else (lambda words: pretrained.lookup(words) >= 0)
+        return cls(frequent(normalize(corpus_words, lowercase, digits), min_count, has_vector), lowercase, digits)
 
     def keys(self, words) -> np.ndarray:
         return normalize(words, self.lowercase, self.digits)
@@ -190,33 +205,37 @@ class Vocabulary:
         return Windows(word_windows, case_windows, extra, suffix_windows)
 
 
-class Suffixes(Vocabulary):
+class Suffixes(Table):
     """The suffix table: ``<unk>``, ``<s>``, ``</s>``, then the suffixes of the training words
-    (the last ``length`` characters of their normalised forms, :func:`suffixes_distinct`)
-    seen ``min_count`` times or more, by frequency, then alphabetically. A suffix outside it
-    is ``<unk>``, which the rarer suffixes train.
+    (:func:`suffix_keys`) seen ``min_count`` times or more, by frequency, then alphabetically.
+    A suffix outside it is ``<unk>``, which the rarer suffixes train.
     """
 
     def __init__(self, suffixes, length: int, lowercase: bool = True, digits: bool = False):
-        super().__init__(suffixes, lowercase, digits)
-        self.length = length
+        super().__init__(suffixes)
+        self.length, self.lowercase, self.digits = length, lowercase, digits
         self.pad_left, self.pad_right = self._ids[PAD_LEFT], self._ids[PAD_RIGHT]
 
     @classmethod
     def learn(cls, corpus_words, length: int, min_count: int = 2, lowercase: bool = True,
               digits: bool = False) -> Suffixes:
         """The table of a training corpus's words, counted per token."""
-        keys = cls((), length, lowercase, digits).keys(corpus_words)
-        counted = Vocabulary.build(keys, None, min_count, lowercase=False, digits=False)
-        return cls(counted.words[len(SPECIALS):], length, lowercase, digits)
+        keys = suffix_keys(corpus_words, length, lowercase, digits)
+        return cls(frequent(keys, min_count), length, lowercase, digits)
 
     def keys(self, words) -> np.ndarray:
-        """The lookup key of each word: its normalised form's suffix (worked out per distinct word)."""
-        uniq, codes = factorize(np.asarray(words, dtype=object))
-        return suffixes_distinct(normalize_distinct(uniq, self.lowercase, self.digits), self.length)[codes]
+        """The lookup key of each word: :func:`suffix_keys`."""
+        return suffix_keys(words, self.length, self.lowercase, self.digits)
 
     def ids(self, suffixes) -> np.ndarray:
         """The id of each suffix, ``<unk>``'s where the table lacks it."""
         ids = self.lookup(suffixes)
         ids[ids < 0] = self._ids[UNK]
         return ids
+
+
+def suffix_keys(words, length: int, lowercase: bool = True, digits: bool = False) -> np.ndarray:
+    """Each word's normalised form's suffix (:func:`suffixes_distinct`), worked out per
+    distinct word."""
+    uniq, codes = factorize(np.asarray(words, dtype=object))
+    return suffixes_distinct(normalize_distinct(uniq, lowercase, digits), length)[codes]
