@@ -53,20 +53,15 @@ def atomic_file(path):
         with _direct(path) as f:
             yield f
         return
-    _remove_stale_temporaries(path)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
-    except OSError as e:
-        raise DataError(f"{path}: cannot write here: {e.strerror}") from None
+    remove_stale_temporaries([path])
+    fd, tmp = _temporary(path)
     try:
         with os.fdopen(fd, "wb") as f:
             yield f
             f.flush()
             os.fsync(f.fileno())
         if st is None:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)  # as an ordinary new file, not mkstemp's 0600
+            os.chmod(tmp, _new_file_mode())
         else:
             os.chmod(tmp, stat.S_IMODE(st.st_mode))
             if (st.st_uid, st.st_gid) != (os.getuid(), os.getgid()):
@@ -96,11 +91,20 @@ def _direct(path: Path):
 TEMP_SUFFIX = "[a-z0-9_]{8}"    # the random part tempfile adds to a name
 
 
-def _remove_stale_temporaries(path: Path) -> None:
-    """Remove the temporary files of earlier writes of ``path`` whose process is gone (killed
-    in the middle of a write): only names :func:`atomic_file` makes, ``.NAME.PID.XXXXXXXX.tmp``."""
-    for leftover in leftovers(path.parent, rf"\.{re.escape(path.name)}\.(\d+)\.{TEMP_SUFFIX}\.tmp"):
-        leftover.unlink(missing_ok=True)
+def _temporary(path: Path) -> tuple[int, str]:
+    """A new temporary file beside ``path``, ``.NAME.PID.XXXXXXXX.tmp`` (the names
+    :func:`remove_stale_temporaries` knows): its descriptor and path."""
+    try:
+        return tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
+    except OSError as e:
+        raise DataError(f"{path}: cannot write here: {e.strerror}") from None
+
+
+def _new_file_mode() -> int:
+    """The permission bits of an ordinary new file (0666 less the umask), not mkstemp's 0600."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def leftovers(folder: Path, pattern: str) -> dict[Path, int]:
@@ -118,13 +122,14 @@ def leftovers(folder: Path, pattern: str) -> dict[Path, int]:
 
 
 def remove_stale_temporaries(paths) -> None:
-    """Remove the temporary files of earlier writes of ``paths`` whose process is gone, as
-    :func:`atomic_file` does for one path, listing each folder once however many paths it holds."""
+    """Remove the temporary files of earlier writes of ``paths`` whose process is gone (killed
+    in the middle of a write): only names :func:`_temporary` makes, ``.NAME.PID.XXXXXXXX.tmp``;
+    each folder is listed once however many paths it holds."""
     by_folder: dict[Path, set[str]] = {}
     for path in map(Path, paths):
         by_folder.setdefault(path.parent, set()).add(path.name)
     for folder, targets in by_folder.items():
-        for leftover in leftovers(folder, rf"\..+\.(\d+)\.{TEMP_SUFFIX}\.tmp"):
+        for leftover in leftovers(folder, rf"(?s)\..+\.(\d+)\.{TEMP_SUFFIX}\.tmp"):
             if leftover.name[1:].rsplit(".", 3)[0] in targets:     # .NAME.PID.XXXXXXXX.tmp
                 leftover.unlink(missing_ok=True)
 
@@ -165,10 +170,7 @@ def atomic_files():
     @contextmanager
     def stage(path):
         path = Path(path)
-        try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
-        except OSError as e:
-            raise DataError(f"{path}: cannot write here: {e.strerror}") from None
+        fd, tmp = _temporary(path)
         staged.append((tmp, path))
         try:
             with os.fdopen(fd, "wb") as f:
@@ -179,11 +181,10 @@ def atomic_files():
     try:
         yield stage
         os.sync()
-        umask = os.umask(0)
-        os.umask(umask)
+        mode = _new_file_mode()
         for tmp, path in staged:
             try:
-                os.chmod(tmp, 0o666 & ~umask)
+                os.chmod(tmp, mode)
                 os.replace(tmp, path)
             except OSError as e:
                 raise DataError(f"{path}: cannot write: {e.strerror}") from None
