@@ -102,9 +102,15 @@ def cli(ctx, debug):
     ctx.obj = {"debug": debug or os.environ.get("NERWIN_DEBUG") == "1"}
 
 
+def _path(**kwargs) -> click.Path:
+    """A path parameter as a ``Path``, its readability left unchecked: nerwin's own reader or
+    writer says what is wrong with it, in one line naming the file."""
+    return click.Path(readable=False, path_type=Path, **kwargs)
+
+
 # The built-in defaults are not configs/default.toml (that is `make run`'s sample setup:
 # iob2, 12 epochs); tests/test_cli.py holds this help to the difference.
-config_option = click.option("--config", "config_path", type=click.Path(readable=False, dir_okay=False, path_type=Path),
+config_option = click.option("--config", "config_path", type=_path(dir_okay=False),
                               help="TOML config; keys it leaves out take the built-in defaults, which "
                                    "'nerwin config show' prints (default: the built-in defaults alone).")
 set_option = click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
@@ -126,8 +132,8 @@ def _with_consistency(tagger, consistency):
 @cli.command()
 @config_option
 @set_option
-@click.option("--out", type=click.Path(file_okay=False, readable=False, path_type=Path), help="Run folder (default runs/NAME-TIME).")
-@click.option("--resume", type=click.Path(file_okay=False, readable=False, path_type=Path),
+@click.option("--out", type=_path(file_okay=False), help="Run folder (default runs/NAME-TIME).")
+@click.option("--resume", type=_path(file_okay=False),
               help="Continue the run in this folder from its checkpoint (same config and data).")
 @click.option("--overwrite", is_flag=True,
               help="Replace the run already in --out; it stays whole until the new run has its first model.")
@@ -161,7 +167,7 @@ def train(config_path, overrides, out, resume, overwrite, keep_checkpoint, quiet
 
 @cli.command("eval")
 @model_option
-@click.option("--data", required=True, type=click.Path(readable=False, path_type=Path), help="A CoNLL file with gold tags.")
+@click.option("--data", required=True, type=_path(), help="A CoNLL file with gold tags.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "markdown"]), default="table",
               show_default=True)
 @click.option("--scheme", type=click.Choice(["auto", "iob1", "iob2", "iobes"]), default="auto", show_default=True,
@@ -172,7 +178,7 @@ def train(config_path, overrides, out, resume, overwrite, keep_checkpoint, quiet
 @click.option("--confusion", is_flag=True, help="Also show gold against predicted entity types, span by span.")
 @click.option("--errors", "n_errors", type=click.IntRange(min=0), default=0, metavar="N",
               help="Also list the N most frequent false positives and false negatives, in context.")
-@click.option("--output", type=click.Path(dir_okay=False, readable=False, path_type=Path),
+@click.option("--output", type=_path(dir_okay=False),
               help="Write 'word gold predicted' lines here.")
 @click.option("--encoding", default="utf-8", show_default=True, help="Encoding of the data file.")
 @click.option("--case", "cases", callback=lambda ctx, param, value: _case_list(value), metavar="LIST",
@@ -243,14 +249,14 @@ def _case_list(value: str | None) -> list[str] | None:
 @cli.command()
 @model_option
 @click.argument("text", nargs=-1)
-@click.option("--input", "inputs", multiple=True, type=click.Path(dir_okay=False, readable=False, path_type=Path),
+@click.option("--input", "inputs", multiple=True, type=_path(dir_okay=False),
               help="Read text from this file or glob pattern, quoted ('docs/*.txt'); repeatable; "
                    "'-' is standard input.")
 @click.option("--format", "fmt", type=click.Choice(["text", "jsonl", "conll", "html"]), default="text",
               show_default=True)
 @click.option("--scheme", type=click.Choice(["iob1", "iob2", "iobes"]), default="iob2", show_default=True,
               help="Tag scheme of jsonl and conll output.")
-@click.option("--output", type=click.Path(dir_okay=False, readable=False, path_type=Path),
+@click.option("--output", type=_path(dir_okay=False),
               help="Write here instead of standard output (a file is replaced only when complete; "
                    "a device or FIFO is written to as it is).")
 @click.option("--batch-size", default=2000, show_default=True, type=click.IntRange(min=1),
@@ -258,7 +264,7 @@ def _case_list(value: str | None) -> list[str] | None:
 @click.option("--jobs", "-j", default=1, show_default=True, type=click.IntRange(min=0),
               help="Worker processes (0: one per core), given runs of input files and pieces of large "
                    "ones; the output is the same as with one.")
-@click.option("--output-dir", type=click.Path(file_okay=False, readable=False, path_type=Path),
+@click.option("--output-dir", type=_path(file_okay=False),
               help="Write one output per input file here (its path below the inputs' common folder, "
                    "plus .jsonl, .txt, ...); inputs whose output exists are skipped.")
 @click.option("--scheduler", metavar="ADDRESS|local",
@@ -402,7 +408,7 @@ def config_show(config_path, overrides):
 
 
 @config_group.command("check")
-@click.argument("path", type=click.Path(readable=False, path_type=Path))
+@click.argument("path", type=_path())
 def config_check(path):
     """Validate a config file; exit 2 with the first problem."""
     from nerwin import config as cfg
@@ -412,7 +418,7 @@ def config_check(path):
 
 
 @cli.command()
-@click.argument("runs", nargs=-1, type=click.Path(readable=False, path_type=Path))
+@click.argument("runs", nargs=-1, type=_path())
 @click.option("--sort", default="best_dev_f1", show_default=True, help="Column to sort by (descending).")
 def compare(runs, sort):
     """Runs side by side: the config keys that differ and each run's best dev F1.
@@ -433,8 +439,8 @@ def compare(runs, sort):
 
 
 @cli.command()
-@click.argument("run", type=click.Path(file_okay=False, readable=False, path_type=Path))
-@click.option("--out", type=click.Path(file_okay=False, readable=False, path_type=Path),
+@click.argument("run", type=_path(file_okay=False))
+@click.option("--out", type=_path(file_okay=False),
               help="Write report.md and the plots here (default: the run folder).")
 def report(run, out):
     """Write RUN's report: report.md (settings, best dev F1, per-epoch and per-type tables)
@@ -451,7 +457,7 @@ def report(run, out):
 
 
 @cli.command("runs")
-@click.argument("folder", default="runs", type=click.Path(readable=False, path_type=Path))
+@click.argument("folder", default="runs", type=_path())
 def list_runs_command(folder):
     """List the runs under FOLDER (default: runs/): key settings, best dev F1 and its epoch,
     epochs run, minutes, and when metrics.csv was written, oldest first."""
@@ -467,11 +473,11 @@ def experiment():
 
 
 @experiment.command("finetune")
-@click.option("--data-dir", type=click.Path(file_okay=False, readable=False, path_type=Path),
+@click.option("--data-dir", type=_path(file_okay=False),
               help="Folder with eng.train/eng.testa or train.conll/dev.conll (default: the sample corpus).")
 @click.option("--fractions", default="0.01,0.05,0.2,1.0", show_default=True, help="Fractions of the training sentences.")
 @click.option("--seeds", default=1, show_default=True, help="Seeds (subsets and initialisations) per fraction.")
-@click.option("--out", default="runs/finetune", show_default=True, type=click.Path(file_okay=False, readable=False, path_type=Path))
+@click.option("--out", default="runs/finetune", show_default=True, type=_path(file_okay=False))
 @config_option
 @set_option
 @click.option("--min-steps", default=1500, show_default=True,
