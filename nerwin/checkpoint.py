@@ -39,7 +39,6 @@ class Progress:
     best_epoch: int = 0
     stale: int = 0            # epochs without a dev F1 gain
     history: list = field(default_factory=list)
-    rates: list = field(default_factory=list)     # the learning rate of every update so far
     epoch_rng: dict = field(default_factory=dict)  # generator state when this epoch began
 
 
@@ -149,10 +148,9 @@ def _progress(fields, batches: int) -> Progress | None:
     floats = (p.epoch_loss, p.best_f1)
     if not (all(map(_is_int, ints)) and all(isinstance(x, (int, float)) and math.isfinite(x) for x in floats)
             and isinstance(p.history, list) and all(isinstance(r, dict) for r in p.history)
-            and isinstance(p.rates, list) and all(isinstance(r, (int, float)) for r in p.rates)
             and isinstance(p.epoch_rng, dict)):
         return None
     possible = (p.epoch >= 1 and 0 <= p.batch <= batches and p.step >= 0 and 0 <= p.best_epoch < p.epoch
-                and p.stale >= 0 and len(p.history) == p.epoch - 1 and len(p.rates) <= p.step
+                and p.stale >= 0 and len(p.history) == p.epoch - 1
                 and (p.batch == 0 or p.epoch_rng))
     return p if possible else None

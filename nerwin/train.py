@@ -163,7 +163,7 @@ def _train(config: dict, folder: RunFolder, quiet: bool, log, resume: bool, keep
                     if stops:
                         _interrupted(folder, p, lambda path: save_checkpoint(path, net, optimizer, rng, p, prints,
                                                                              model_sha256))
-            best = _end_epoch(tagger, dev_c, p, config, n, n_batches, lr, start, folder.path, say)
+            best = _end_epoch(tagger, dev_c, p, config, n, n_batches, lr, schedule, start, folder.path, say)
             if best is not None:    # the checkpoint names the new model before it is written
                 model_sha256 = hashlib.sha256(best).hexdigest()
             save_checkpoint(folder.path / CHECKPOINT, net, optimizer, rng, p, prints, model_sha256)
@@ -251,13 +251,12 @@ def _step(net, optimizer, X, y, idx, rng, lr: float, emb_scale: float, p: Progre
         )
     optimizer.step(net.params, net.updates(grads), lr, {"E": lr * emb_scale} if emb_scale else None)
     p.epoch_loss += loss * len(idx)
-    p.rates.append(lr)
     p.batch += 1
     p.step += 1
 
 
 def _end_epoch(tagger: Tagger, dev_c: Corpus, p: Progress, config: dict, n: int, n_batches: int, lr: float,
-               start: float, out: Path, say) -> bytes | None:
+               schedule, start: float, out: Path, say) -> bytes | None:
     """Evaluate on dev when due, add the epoch's row to the history and ``metrics.csv``, write
     every update's rate so far to ``lr.csv``, move ``p`` to the next epoch; return the model
     file's bytes if its dev F1 is the best so far."""
@@ -279,7 +278,7 @@ def _end_epoch(tagger: Tagger, dev_c: Corpus, p: Progress, config: dict, n: int,
     elif evaluated:
         p.stale += 1
     atomic_write_text(out / "metrics.csv", pd.DataFrame(p.history).to_csv(index=False, float_format="%.4f"))
-    atomic_write_text(out / RATES, _rates_csv(p.rates, p.step, n_batches))
+    atomic_write_text(out / RATES, _rates_csv(schedule, p.step, n_batches))
     if evaluated:
         say(f"epoch {p.epoch:3d}  loss {row['loss']:.4f}  dev P {row['dev_precision']:.2f} "
             f"R {row['dev_recall']:.2f} F1 {row['dev_f1']:.2f}  lr {lr:.2g}  {row['seconds']:.1f}s"
@@ -288,9 +287,10 @@ def _end_epoch(tagger: Tagger, dev_c: Corpus, p: Progress, config: dict, n: int,
     return tagger.file_bytes() if improved else None
 
 
-def _rates_csv(rates: list, step: int, n_batches: int) -> str:
-    """``lr.csv``: one row per update, ``step`` (0-based), ``epoch`` (1-based) and ``lr`` to
-    the last bit. ``rates`` are the latest updates' up to ``step`` (all of them, unless the
-    run resumed a checkpoint written before nerwin recorded rates)."""
-    steps = np.arange(step - len(rates), step)
-    return pd.DataFrame({"step": steps, "epoch": steps // n_batches + 1, "lr": rates}).to_csv(index=False)
+def _rates_csv(schedule, step: int, n_batches: int) -> str:
+    """``lr.csv``: one row per update so far, ``step`` (0-based), ``epoch`` (1-based) and its
+    rate ``schedule(step)`` to the last bit (the rate depends on the step alone, so a resumed
+    run writes the same file)."""
+    steps = np.arange(step)
+    return pd.DataFrame({"step": steps, "epoch": steps // n_batches + 1,
+                         "lr": [schedule(k) for k in range(step)]}).to_csv(index=False)
