@@ -274,10 +274,10 @@ def tag_to_stream(paths: list[Path], out: Output, model, jobs: int, fmt: str = "
     if all(s is not None and s <= target for s in sizes):   # small files only: no more workers than tasks
         jobs = max(1, min(jobs, len(groups(sizes, target))))
     rule, known = tagger.consistency(), frozenset()
-    finals: deque = deque()       # (bytes, future or result) of each task, in order
+    finals: deque = deque()       # (bytes, result, or the future of a piece's tag_piece) of each task, in order
 
     def write(n_bytes, result):
-        text, summary = result
+        text, summary = result.result() if isinstance(result, Future) else result
         out.write(text)
         totals["tokens"] += summary["tokens"]
         totals["entities"] += summary["entities"]
@@ -289,19 +289,15 @@ def tag_to_stream(paths: list[Path], out: Output, model, jobs: int, fmt: str = "
         writer.begin()
         tasks = _stream_tasks(paths, sizes, target, model, fmt, scheme, batch_size)
         for _, (n_bytes, piece), result in _in_order(pool, tasks, 2 * jobs):
-            if piece is None:
-                finals.append((n_bytes, result))
-                continue
-            arrays, names, labels = result
-            doc, source = piece[0], str(paths[piece[0]])
-            finals.append((n_bytes, pool.submit(tag_piece, *piece, arrays, known, model, fmt, scheme, source)))
-            known = frozenset() if piece[3] else rule.known_after(names, labels, known)
+            if piece is not None:     # a piece scored: a worker labels it with what the rule knows before it
+                arrays, names, labels = result
+                result = pool.submit(tag_piece, *piece, arrays, known, model, fmt, scheme, str(paths[piece[0]]))
+                known = frozenset() if piece[3] else rule.known_after(names, labels, known)
+            finals.append((n_bytes, result))
             while finals and (len(finals) > 2 * jobs or not isinstance(finals[0][1], Future) or finals[0][1].done()):
-                n_bytes, result = finals.popleft()
-                write(n_bytes, result.result() if isinstance(result, Future) else result)
+                write(*finals.popleft())
         while finals:
-            n_bytes, result = finals.popleft()
-            write(n_bytes, result.result() if isinstance(result, Future) else result)
+            write(*finals.popleft())
         writer.end()
     return {**totals, "seconds": time.perf_counter() - start}
 
