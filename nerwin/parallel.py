@@ -100,10 +100,7 @@ def tag_many(files: list[tuple], model=None, fmt: str = "jsonl", scheme: str = "
                 Path(out_path).parent.mkdir(parents=True, exist_ok=True)
                 with stage(out_path) as f:
                     writer = WRITERS[fmt](Output(f, str(out_path)), tagger.labels.types, {doc: summary["source"]})
-                    writer.begin()
-                    for seg in _document(tagged, summary):
-                        writer.segment(seg)
-                    writer.end()
+                    writer.write(_document(tagged, summary))
                 summary["seconds"] = time.perf_counter() - start
     return summaries
 
