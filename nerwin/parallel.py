@@ -243,9 +243,9 @@ def tag_piece(doc: int, start: int, text: str, last: bool, arrays: dict, known: 
     rule knows from the document's pieces before."""
     tagger = load_model(model)
     sentences, k = [], 0
-    starts, ends = (arrays["tokens"][:, j].tolist() for j in (0, 1))
-    tokens = list(map(Token._make, zip([text[x:y] for x, y in zip(starts, ends)],
-                                       (arrays["tokens"][:, 0] + start).tolist(), (arrays["tokens"][:, 1] + start).tolist())))
+    starts, ends = arrays["tokens"].T       # offsets into text; into the document: + start
+    texts = [text[a:b] for a, b in zip(starts.tolist(), ends.tolist())]
+    tokens = list(map(Token._make, zip(texts, (starts + start).tolist(), (ends + start).tolist())))
     for a, b, n in arrays["sentences"].tolist():
         sentences.append(Sentence(start + a, text[a:b], tokens[k:k + n]))
         k += n
