@@ -35,7 +35,7 @@ import numpy as np
 from nerwin.errors import NerwinError
 from nerwin.files import atomic_files, remove_stale_temporaries
 from nerwin.data import Corpus
-from nerwin.predict import label_sentences, network_words, score_sentences, tag_segments
+from nerwin.predict import label_sentences, network_words, score_words, tag_segments
 from nerwin.segment import Segment, Sentence, file_chunks, pieces, read_chunks, segments, text_chunks
 from nerwin.tagger import DEFAULT_MODEL, Tagger, load_shared, model_key
 from nerwin.tokenize import Token
@@ -222,17 +222,18 @@ def score_piece(text: str, model, batch_size: int) -> tuple[dict, list, np.ndarr
     from which this process learns what the rule knows after the piece."""
     tagger = load_model(model)
     sentences = [s for seg in segments(text_chunks(text)) for s in seg.sentences]
-    scored = [score_sentences(tagger, sentences[i:i + batch_size]) for i in range(0, len(sentences), batch_size)]
-    classes = np.concatenate([c for c, _ in scored] or [np.zeros(0, np.int64)])
-    words = [w.lower() for s in sentences for w in network_words(s)]
-    first = Corpus(np.array(words, dtype=object), np.array([len(s.tokens) for s in sentences], np.int64)).first
-    spans = tagger.labels.decode(classes, first)
-    names = [tuple(words[a:b]) for a, b in zip(spans.start.tolist(), spans.end.tolist())]
+    corpus = Corpus(network_words(sentences), np.array([len(s.tokens) for s in sentences], np.int64))
+    cuts = range(batch_size, len(sentences), batch_size)   # the first sentence of each network call but the first
+    scored = [score_words(tagger, w, n) for w, n in zip(np.split(corpus.words, corpus.offsets[cuts]),
+                                                         np.split(corpus.lengths, cuts))]
+    classes = np.concatenate([c for c, _ in scored])
+    spans = tagger.labels.decode(classes, corpus.first)
+    names = [tuple(w.lower() for w in corpus.words[a:b]) for a, b in zip(spans.start.tolist(), spans.end.tolist())]
     arrays = {"sentences": np.array([(s.start, s.start + len(s.text), len(s.tokens)) for s in sentences],
                                     np.int64).reshape(-1, 3),
               "tokens": np.array([(t.start, t.end) for s in sentences for t in s.tokens], np.int64).reshape(-1, 2),
               "classes": classes,
-              "probability": np.concatenate([p for _, p in scored] or [np.zeros(0, np.float32)])}
+              "probability": np.concatenate([p for _, p in scored])}
     return arrays, names, spans.label
 
 
@@ -249,8 +250,8 @@ def tag_piece(doc: int, start: int, text: str, last: bool, arrays: dict, known: 
     for a, b, n in arrays["sentences"].tolist():
         sentences.append(Sentence(start + a, text[a:b], tokens[k:k + n]))
         k += n
-    label_sentences(tagger, sentences, arrays["classes"], arrays["probability"], scheme, [doc] * len(sentences),
-                    tagger.consistency().resume(doc, known))
+    label_sentences(tagger, sentences, network_words(sentences), arrays["classes"], arrays["probability"], scheme,
+                    [doc] * len(sentences), tagger.consistency().resume(doc, known))
     return _render(tagger, fmt, {doc: source}, [Segment(doc, start, text, sentences, last)])
 
 

@@ -103,29 +103,29 @@ def tag_sentences(tagger: Tagger, sentences: list[Sentence], scheme: str = "iob2
     ``docs`` gives the document of each sentence (default: all in one), ``consistent`` the
     consistency pass that earlier sentences of those documents went through (default: a
     fresh one, :meth:`Tagger.consistency`)."""
-    label_sentences(tagger, sentences, *score_sentences(tagger, sentences), scheme, docs, consistent)
-
-
-def score_sentences(tagger: Tagger, sentences: list[Sentence]) -> tuple[np.ndarray, np.ndarray]:
-    """The network's part of tagging: each token's decoded class (n,) and the softmax
-    probability of that class (n,), over the tokens of ``sentences`` in order."""
+    words = network_words(sentences)
     lengths = np.array([len(s.tokens) for s in sentences], np.int64)
-    if not lengths.sum():
+    label_sentences(tagger, sentences, words, *score_words(tagger, words, lengths), scheme, docs, consistent)
+
+
+def score_words(tagger: Tagger, words: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The network's part of tagging sentences (their :func:`network_words`, ``lengths`` (m,)):
+    each token's decoded class (n,) and the softmax probability of that class (n,)."""
+    if not len(words):
         return np.zeros(0, np.int64), np.zeros(0, np.float32)
-    words = np.array([w for s in sentences for w in network_words(s)], dtype=object)
     S = tagger.scores(tagger.featurize(words, lengths))
     classes = tagger.decode(S, lengths)
     return classes, _probability_of(S, classes)
 
 
-def label_sentences(tagger: Tagger, sentences: list[Sentence], classes: np.ndarray, probability: np.ndarray,
-                    scheme: str = "iob2", docs: list[int] | None = None,
+def label_sentences(tagger: Tagger, sentences: list[Sentence], words: np.ndarray, classes: np.ndarray,
+                    probability: np.ndarray, scheme: str = "iob2", docs: list[int] | None = None,
                     consistent: DocumentConsistency | None = None) -> None:
-    """The rest of :func:`tag_sentences`, from the network's classes and probabilities
-    (:func:`score_sentences`): entity spans, the consistency rule, tags and entities."""
+    """The rest of :func:`tag_sentences`, from the sentences' :func:`network_words` and the
+    network's classes and probabilities (:func:`score_words`): entity spans, the consistency
+    rule, tags and entities."""
     if not len(classes):
         return
-    words = np.array([w for s in sentences for w in network_words(s)], dtype=object)
     lengths = np.array([len(s.tokens) for s in sentences], np.int64)
     confidence = np.concatenate([[0.0], np.cumsum(probability, dtype=np.float64)])
     corpus = Corpus(words, lengths)
@@ -155,9 +155,13 @@ def _probability_of(S: np.ndarray, classes: np.ndarray) -> np.ndarray:
     return e[np.arange(len(e)), classes] / e.sum(axis=1)
 
 
-def network_words(sentence: Sentence) -> list[str]:
-    """The words of a sentence for the network: a lone surrogate (a byte that was not UTF-8) is
-    looked up as U+FFFD, which pandas can hash."""
+def network_words(sentences: list[Sentence]) -> np.ndarray:
+    """The words of sentences, in order (n,), for the network: a lone surrogate (a byte that was
+    not UTF-8) is looked up as U+FFFD, which pandas can hash."""
+    return np.array([w for s in sentences for w in _words(s)], dtype=object)
+
+
+def _words(sentence: Sentence) -> list[str]:
     if SURROGATES.search(sentence.text):
         return [SURROGATES.sub("\ufffd", t.text) for t in sentence.tokens]
     return [t.text for t in sentence.tokens]
