@@ -134,8 +134,7 @@ def pieces(chunks: Iterable[str], size: int) -> Iterator[tuple[int, str]]:
         while 0 <= (cut := paragraph_break(buffer, searched)) < len(buffer):   # text after it: not the last
             yield offset, buffer[:cut]
             buffer, offset, searched = buffer[cut:], offset + cut, size
-    if buffer or not offset:
-        yield offset, buffer
+    yield offset, buffer                               # never empty after a cut; "" for an empty document
 
 
 # ---------------------------------------------------------------- segments
